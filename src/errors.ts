@@ -119,3 +119,21 @@ export class RedisUnavailableError extends ConductorError {
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/** The SSH connection died under a running command (reset, server gone, keepalive lost). */
+export class SshDroppedError extends SshError {
+  override readonly name = 'SshDroppedError';
+}
+
+/** No host key is pinned for this host and the caller did not ask to learn one. */
+export class UnknownHostKeyError extends SshError {
+  override readonly name = 'UnknownHostKeyError';
+  override readonly permanent = true;
+
+  constructor(
+    readonly host: string,
+    readonly received: string,
+  ) {
+    super(`no host key pinned for ${host} (received ${received}); refusing to connect`);
+  }
+}
