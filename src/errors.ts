@@ -137,3 +137,27 @@ export class UnknownHostKeyError extends SshError {
     super(`no host key pinned for ${host} (received ${received}); refusing to connect`);
   }
 }
+
+/**
+ * A rent whose outcome is unknown: the request may have reached Vast.ai (timeout, reset, 5xx after
+ * sending), so an instance may exist. Renting is not idempotent: look the instance up by `label`
+ * before renting again, never retry blindly.
+ */
+export class VastRentUnknownError extends VastApiError {
+  override readonly name = 'VastRentUnknownError';
+
+  constructor(
+    message: string,
+    status: number,
+    code: string,
+    readonly offerId: number,
+    readonly label: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, status, code, options);
+  }
+
+  override get retryable(): boolean {
+    return false;
+  }
+}
