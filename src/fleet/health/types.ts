@@ -22,6 +22,17 @@ export type HealthStatus = (typeof HEALTH_STATUSES)[number];
 
 export type Severity = 'info' | 'warning' | 'critical';
 
+/** Failure signatures found in the training log (DESIGN.md "Error signatures worth classifying"). */
+export const ERROR_SIGNATURES = [
+  'oom',
+  'nccl_hang',
+  'killed',
+  'disk_full',
+  'nan',
+  'no_kernel_image',
+] as const;
+export type ErrorSignature = (typeof ERROR_SIGNATURES)[number];
+
 /** heartbeat.json as written by the trainer (every 30 s; keeps writing during a hang). */
 export interface Heartbeat {
   step: number;
@@ -35,6 +46,12 @@ export interface Heartbeat {
   pid: number | null;
   max_steps: number | null;
   model: string | null;
+  /**
+   * True when the trainer wrote the loss as a bare NaN/Infinity/-Infinity token. Numeric fields
+   * that held such a token are null (so the heartbeat stays JSON-safe in Redis and status.json);
+   * this flag is how a NaN loss stays detectable. Optional so hand-built heartbeats may omit it.
+   */
+  lossIsNaN?: boolean;
 }
 
 export interface GpuSample {
@@ -118,4 +135,10 @@ export interface RunHealth {
   tokSHistory: number[];
   /** Recent (our clock ms, step) samples (newest last) for steps/hour and ETA. */
   stepHistory: [number, number][];
+  /** The loss is NaN or infinite (loss itself is then null). Set by classify(). */
+  lossIsNaN?: boolean;
+  /** The last failure signature in the log since the last resume, if any. Set by classify(). */
+  errorSignature?: ErrorSignature | null;
+  /** Vast instance id seen at this observation; a change resets the tok/s baseline. Set by classify(). */
+  instanceId?: number | null;
 }
