@@ -1,9 +1,4 @@
-import {
-  HostKeyMismatchError,
-  SshDroppedError,
-  SshTimeoutError,
-  UnknownHostKeyError,
-} from '../../errors.js';
+import { HostKeyMismatchError, SshDroppedError, SshTimeoutError, UnknownHostKeyError } from '../../errors.js';
 
 export type SshErrorKind = 'timeout' | 'refused' | 'auth' | 'host_key' | 'dropped' | 'other';
 

@@ -63,7 +63,9 @@ export type HostKeyDecision =
 export function decideHostKey(pinned: string | undefined, keyBlob: Buffer, learn: boolean): HostKeyDecision {
   const received = fingerprint(keyBlob);
   if (pinned === undefined || pinned.trim() === '') {
-    return learn ? { action: 'learn', keyLine: openSshKeyLine(keyBlob), received } : { action: 'unknown', received };
+    return learn
+      ? { action: 'learn', keyLine: openSshKeyLine(keyBlob), received }
+      : { action: 'unknown', received };
   }
   const entries = pinned.split('\n').filter((line) => line.trim() !== '');
   const expected = entries.map((line) => storedKeyFingerprint(line) ?? 'unparseable');

@@ -1,15 +1,15 @@
-import type { Client as SshClient, ConnectConfig } from 'ssh2';
+import type { ConnectConfig, Client as SshClient } from 'ssh2';
 import ssh2 from 'ssh2';
 import { type Clock, systemClock } from '../../clock.js';
 import {
   ConfigError,
+  errorMessage,
   HostKeyMismatchError,
   SshConnectError,
   SshDroppedError,
   SshError,
   SshTimeoutError,
   UnknownHostKeyError,
-  errorMessage,
 } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { connectBackoffMs } from './backoff.js';
@@ -236,7 +236,9 @@ export function createSshPool(options: SshPoolOptions): SshPool {
       });
       client.on('close', () => {
         if (connection === undefined) {
-          reject(connectFailure(endpoint, attempt, lastError ?? new Error('connection closed during handshake')));
+          reject(
+            connectFailure(endpoint, attempt, lastError ?? new Error('connection closed during handshake')),
+          );
           return;
         }
         onConnectionClosed(endpoint, connection, lastError);
@@ -327,7 +329,10 @@ export function createSshPool(options: SshPoolOptions): SshPool {
   function destroyIfUnanswered(endpoint: Endpoint, connection: Connection, run: CommandRun): void {
     const timer = setTimeout(() => {
       if (run.channelDone || connection.closed) return;
-      logger.warn({ endpoint: endpoint.label }, 'ssh host did not answer a channel close; dropping connection');
+      logger.warn(
+        { endpoint: endpoint.label },
+        'ssh host did not answer a channel close; dropping connection',
+      );
       connection.client.destroy();
     }, settings.connectTimeoutMs);
     timer.unref();

@@ -15,7 +15,8 @@ interface Waiter {
 }
 
 export function createSemaphore(limit: number): Semaphore {
-  if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`semaphore limit must be >= 1, got ${limit}`);
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new RangeError(`semaphore limit must be >= 1, got ${limit}`);
   let active = 0;
   const waiters: Waiter[] = [];
 

@@ -10,7 +10,11 @@ export interface SshTarget {
 }
 
 export interface ExecOptions {
-  /** Bound on the command itself, from channel open to exit (connecting has its own bound). */
+  /**
+   * Bound on the command itself, from channel open to exit (connecting has its own bound,
+   * `connectTimeoutMs`). On expiry the channel is closed, but OpenSSH does not kill a command
+   * without a tty when its channel closes: wrap long remote work in `timeout N ...`.
+   */
   timeoutMs?: number;
   /**
    * Sent as SSH channel environment requests, never on the command line. OpenSSH drops

@@ -22,14 +22,21 @@ describe('classifySshError', () => {
   });
 
   it('looks through the cause chain of a connect error', () => {
-    const refused = sshLibError('connect ECONNREFUSED 127.0.0.1:1', { code: 'ECONNREFUSED', level: 'client-socket' });
+    const refused = sshLibError('connect ECONNREFUSED 127.0.0.1:1', {
+      code: 'ECONNREFUSED',
+      level: 'client-socket',
+    });
     expect(classifySshError(new SshConnectError('x', { cause: refused }))).toBe('refused');
-    const backoff = new SshConnectError('backing off', { cause: new SshConnectError('x', { cause: refused }) });
+    const backoff = new SshConnectError('backing off', {
+      cause: new SshConnectError('x', { cause: refused }),
+    });
     expect(classifySshError(backoff)).toBe('refused');
   });
 
   it('reads ssh2 levels and socket codes', () => {
-    const auth = sshLibError('All configured authentication methods failed', { level: 'client-authentication' });
+    const auth = sshLibError('All configured authentication methods failed', {
+      level: 'client-authentication',
+    });
     expect(classifySshError(auth)).toBe('auth');
     const handshake = sshLibError('Timed out while waiting for handshake', { level: 'client-timeout' });
     expect(classifySshError(handshake)).toBe('timeout');
