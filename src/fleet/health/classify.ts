@@ -96,6 +96,8 @@ interface Snapshot {
   processAlive: boolean | null;
   heartbeatAgeS: number | null;
   errorSignature: ErrorSignature | null;
+  /** Earlier tok/s samples comparable with this one (same instance, same attempt). */
+  tokSBaseline: number[];
 }
 
 interface Verdict {
@@ -126,7 +128,7 @@ function decide(previous: RunHealth | null, obs: Observation, now: number, t: Th
     const reason = obs.instance ? 'the instance is running but was not probed' : 'no instance on record';
     return { status: 'unknown', reason, snapshot: null };
   }
-  return judgeProbe(previous, obs.probe.result, obs.targetSteps, now, t);
+  return judgeProbe(previous, obs.probe.result, obs, now, t);
 }
 
 function preemptedOnRecord(obs: Observation): boolean {
@@ -164,13 +166,16 @@ function describePreemption(instance: VastInstance): string {
 function judgeProbe(
   previous: RunHealth | null,
   result: ProbeResult,
-  targetSteps: number,
+  obs: Observation,
   now: number,
   t: Thresholds,
 ): Verdict {
+  const targetSteps = obs.targetSteps;
   const log = summarizeLogTail(result.logTail);
   const heartbeat = result.heartbeat;
-  const snapshot = takeSnapshot(result, heartbeat, log, t);
+  const measured = takeSnapshot(result, heartbeat, log, t);
+  const baseline = tokSBaseline(previous, measured.step, instanceIdOf(previous, obs));
+  const snapshot: Snapshot = { ...measured, tokSBaseline: baseline };
   const verdict = (status: HealthStatus, reason: string): Verdict => ({ status, reason, snapshot });
   const { step, processAlive: alive } = snapshot;
   const signature = log.errorSignature;
@@ -218,7 +223,7 @@ function judgeProbe(
     return verdict('disk_warning', `disk ${disk}% used (warning at ${t.disk_warn_pct}%)`);
   }
 
-  const slow = judgeSlow(previous, snapshot.tokS, t);
+  const slow = judgeSlow(snapshot.tokSBaseline, snapshot.tokS, t);
   if (slow !== null) return verdict('slow', slow);
 
   return verdict(
@@ -264,8 +269,7 @@ function stallDuration(previous: RunHealth | null, step: number | null, now: num
   return now - since;
 }
 
-function judgeSlow(previous: RunHealth | null, tokS: number | null, t: Thresholds): string | null {
-  const history = previous?.tokSHistory ?? [];
+function judgeSlow(history: readonly number[], tokS: number | null, t: Thresholds): string | null {
   if (tokS === null || history.length < SLOW_MIN_SAMPLES) return null;
   const baseline = median(history);
   const floor = (1 - t.slow_fraction) * baseline;
@@ -291,7 +295,7 @@ function takeSnapshot(
   heartbeat: Heartbeat | null,
   log: LogSummary,
   t: Thresholds,
-): Snapshot {
+): Omit<Snapshot, 'tokSBaseline'> {
   const heartbeatAgeS = ageOnHostClock(result.hostTime, heartbeat);
   const fromLog = log.lastStep !== null && !heartbeatIsCurrent(heartbeat, heartbeatAgeS, result.logMtime, t);
   const step = fromLog ? log.lastStep : (heartbeat?.step ?? null);
@@ -371,7 +375,7 @@ function meanGpuUtil(result: ProbeResult): number | null {
  */
 function finish(previous: RunHealth | null, obs: Observation, now: number, verdict: Verdict): RunHealth {
   const { status, reason, snapshot } = verdict;
-  const instanceId = obs.instance?.id ?? previous?.instanceId ?? null;
+  const instanceId = instanceIdOf(previous, obs);
   const base = {
     run: obs.run,
     status,
@@ -417,23 +421,28 @@ function finish(previous: RunHealth | null, obs: Observation, now: number, verdi
     processAlive: snapshot.processAlive,
     heartbeatAgeS: snapshot.heartbeatAgeS,
     errorSignature: snapshot.errorSignature,
-    tokSHistory: nextTokSHistory(previous, snapshot, instanceId),
+    tokSHistory: nextTokSHistory(snapshot),
     stepHistory: nextStepHistory(previous, snapshot.step, obs.at),
   };
+}
+
+function instanceIdOf(previous: RunHealth | null, obs: Observation): number | null {
+  return obs.instance?.id ?? previous?.instanceId ?? null;
 }
 
 /**
  * A new instance (another GPU) or a resume (the step went back) starts a new tok/s baseline:
  * comparing a 3090's rate with an A100's would call a healthy run slow.
  */
-function nextTokSHistory(
-  previous: RunHealth | null,
-  snapshot: Snapshot,
-  instanceId: number | null,
-): number[] {
-  const movedHost = previous?.instanceId != null && instanceId !== null && previous.instanceId !== instanceId;
-  const wentBack = previous?.step != null && snapshot.step !== null && snapshot.step < previous.step;
-  const kept = movedHost || wentBack ? [] : (previous?.tokSHistory ?? []);
+function tokSBaseline(previous: RunHealth | null, step: number | null, instanceId: number | null): number[] {
+  if (previous === null) return [];
+  const movedHost = previous.instanceId != null && instanceId !== null && previous.instanceId !== instanceId;
+  const wentBack = previous.step !== null && step !== null && step < previous.step;
+  return movedHost || wentBack ? [] : previous.tokSHistory;
+}
+
+function nextTokSHistory(snapshot: Snapshot): number[] {
+  const kept = snapshot.tokSBaseline;
   if (snapshot.tokS === null || snapshot.processAlive === false) return kept.slice(-TOKS_HISTORY_MAX);
   return [...kept, snapshot.tokS].slice(-TOKS_HISTORY_MAX);
 }
