@@ -384,6 +384,19 @@ describe('host key pinning', () => {
     expect((await later.exec(targetOf(server), 'probe')).stdout).toBe('probe\n');
   });
 
+  it('refuses to connect when the key store cannot answer', async () => {
+    const server = await startServer();
+    const broken: HostKeyStore = {
+      get: () => Promise.reject(new Error('redis down')),
+      set: () => Promise.resolve(),
+    };
+    const pool = makePool(broken);
+    const err = await pool.exec(targetOf(server), 'echo', { learnHostKey: true }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SshConnectError);
+    expect((err as Error).message).toMatch(/redis down/);
+    expect(server.commands).toEqual([]);
+  });
+
   it('trusts hosts listed in known_hosts text', async () => {
     const server = await startServer();
     const store = knownHostsStore(
