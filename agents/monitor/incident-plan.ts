@@ -1,3 +1,4 @@
+import { isIncidentStatus } from '../../src/fleet/health/classify.js';
 import type { HealthStatus, RunHealth, Severity } from '../../src/fleet/health/types.js';
 import type { Incident, JournalType } from '../../src/state/types.js';
 
@@ -5,19 +6,6 @@ import type { Incident, JournalType } from '../../src/state/types.js';
  * What one sweep's classification means for a run's incidents: which one to open (or count again)
  * and which to resolve. Pure, so the rules that decide who gets woken at 3 a.m. are unit-tested.
  */
-
-const INCIDENT_STATUSES: ReadonlySet<HealthStatus> = new Set([
-  'slow',
-  'stalled',
-  'crashed',
-  'oom',
-  'nccl_hang',
-  'nan',
-  'disk_warning',
-  'disk_critical',
-  'unreachable',
-  'preempted',
-]);
 
 /** Statuses that prove the run is fine again, so its open incidents resolve. */
 const RESOLVING_STATUSES: ReadonlySet<HealthStatus> = new Set(['healthy', 'complete', 'paused']);
@@ -42,7 +30,7 @@ export interface IncidentPlan {
 
 export function planIncidents(health: RunHealth, openForRun: readonly Incident[]): IncidentPlan {
   // `unknown` and `provisioning` say nothing either way: never open, never resolve on them.
-  if (INCIDENT_STATUSES.has(health.status)) {
+  if (isIncidentStatus(health.status)) {
     return {
       open: { kind: health.status, severity: health.severity, message: health.reason },
       // A run that went from stalled to crashed has one problem now, not two.

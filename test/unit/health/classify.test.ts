@@ -557,10 +557,10 @@ describe('classify: carried state', () => {
 });
 
 describe('severityOf / isIncidentStatus', () => {
-  it('healthy, provisioning, complete and paused are not incidents; everything else is', () => {
+  it('healthy, provisioning, complete, paused and unknown are not incidents; everything else is', () => {
     const quiet = HEALTH_STATUSES.filter((s) => !isIncidentStatus(s));
-    expect(quiet.sort()).toEqual(['complete', 'healthy', 'paused', 'provisioning']);
-    for (const s of quiet) expect(severityOf(s)).toBe('info');
+    expect(quiet.sort()).toEqual(['complete', 'healthy', 'paused', 'provisioning', 'unknown']);
+    for (const s of quiet.filter((q) => q !== 'unknown')) expect(severityOf(s)).toBe('info');
   });
 
   it('rates failures that stop training critical', () => {
