@@ -20,7 +20,8 @@ import type { JournalEntry } from './types.js';
  * follow the cursor, because only the exporter writes the file and always in stream order), moves
  * the cursor over that many entries, and truncates a torn last line so its entry is written again
  * whole. A Redis lock keeps concurrent exporters (other processes, other workers) from both
- * appending the same batch.
+ * appending the same batch. A journal.jsonl found without a cursor (the team's earlier tooling
+ * wrote it) is kept, and the export continues after it.
  */
 
 export const JOURNAL_FILE = 'journal.jsonl';
@@ -83,7 +84,8 @@ export async function exportJournalTo(
         journal: path.join(dir, JOURNAL_FILE),
         cursor: path.join(dir, JOURNAL_CURSOR_FILE),
       };
-      const recovered = await reconcile(deps, files, await readCursor(files.cursor, deps.logger), batchSize);
+      const saved = (await readCursor(files.cursor, deps.logger)) ?? (await adoptExistingFile(deps, files));
+      const recovered = await reconcile(deps, files, saved, batchSize);
       let cursor = recovered.cursor;
       let exported = 0;
       for (;;) {
@@ -110,12 +112,13 @@ function journalLine(entry: JournalEntry): string {
   return `${renderJournalLine(entry)}\n`;
 }
 
-async function readCursor(file: string, logger: Logger): Promise<ExportCursor> {
+/** The saved cursor; null when there is none (this directory was never exported to). */
+async function readCursor(file: string, logger: Logger): Promise<ExportCursor | null> {
   let raw: string;
   try {
     raw = await readFile(file, 'utf8');
   } catch (err) {
-    if (isNotFound(err)) return START;
+    if (isNotFound(err)) return null;
     throw err;
   }
   try {
@@ -125,6 +128,32 @@ async function readCursor(file: string, logger: Logger): Promise<ExportCursor> {
     logger.warn({ err, file }, 'journal export cursor is corrupt: reconciling from the start');
     return START;
   }
+}
+
+/**
+ * First export into a directory: a journal.jsonl already there was written by someone else (the
+ * team's previous tooling), so it is kept as it is and our lines go after it. The cursor is saved
+ * before anything is appended, so "no cursor" never means "we appended and crashed".
+ */
+async function adoptExistingFile(
+  deps: ExportDeps,
+  files: { journal: string; cursor: string },
+): Promise<ExportCursor> {
+  let size = await fileSize(files.journal);
+  if (size > 0) {
+    const lastByte = await readRange(files.journal, size - 1, size);
+    if (lastByte[0] !== 0x0a) {
+      await appendDurably(files.journal, '\n');
+      size += 1;
+    }
+    deps.logger.info(
+      { file: files.journal, bytes: size },
+      'appending the journal after an existing journal.jsonl',
+    );
+  }
+  const cursor = { lastId: START.lastId, bytes: size };
+  await writeCursor(files.cursor, cursor);
+  return cursor;
 }
 
 function writeCursor(file: string, cursor: ExportCursor): Promise<void> {

@@ -8,7 +8,8 @@ import { JOURNAL_TYPES, type JournalEntry, type Proposal, type RunState } from '
  * becomes one clear ValidationError naming its key instead of a TypeError somewhere downstream.
  */
 
-const epochMs = z.number().int().nonnegative();
+// Not `.int()`: a scaled clock with a fractional speed yields fractional milliseconds.
+const epochMs = z.number().nonnegative();
 
 export const RunStateSchema = z
   .object({
