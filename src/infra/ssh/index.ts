@@ -12,4 +12,5 @@ export {
   parseKnownHosts,
 } from './host-keys.js';
 export { createSshPool } from './pool.js';
+export { type RedisHostKeyStore, redisHostKeyStore } from './redis-host-keys.js';
 export type { ExecOptions, ExecResult, SshPool, SshPoolOptions, SshPoolStats, SshTarget } from './types.js';
