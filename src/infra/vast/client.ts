@@ -249,7 +249,9 @@ export function createVastClient(options: VastClientOptions): VastClient {
     const spec: RequestSpec = { method: 'GET', path: `/instances/${id}/`, idempotent: true };
     const result = await send(spec);
     if (!result.ok) {
-      if (result.error.code === 'no_such_instance' || result.error.status === 404) return null;
+      // Only Vast's own verdict means "gone": a bare 404 (wrong base URL, proxy) must not look
+      // like a vanished instance, or the caller would replace a healthy machine.
+      if (result.error.code === 'no_such_instance') return null;
       throw result.error;
     }
     return parse(InstanceResponse, spec, result).instances;

@@ -74,6 +74,8 @@ export interface VastSim {
 type Reply = { status: number; body: unknown };
 
 const MAX_BODY_BYTES = 1 << 20;
+/** The demo runs for hours: keep only the most recent requests. */
+const MAX_REQUEST_LOG = 2000;
 const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
 
 const replyOf = <T>(outcome: Outcome<T>, body: (value: T) => unknown): Reply =>
@@ -169,6 +171,7 @@ export async function startVastSim(options: VastSimOptions): Promise<VastSim> {
     firstInstanceId: 21_000_000 + rng.int(0, 3_000_000),
   });
   const requestLog: SimRequestRecord[] = [];
+  let closing: Promise<void> | undefined;
   const delays = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
 
   /** Real-time delay (network latency is real even when the clock is not); cut short by close(). */
@@ -300,6 +303,11 @@ export async function startVastSim(options: VastSimOptions): Promise<VastSim> {
     const verdict = faults.judge(method, url.pathname);
     const body = await readBody(req);
     if (verdict.delayMs > 0) await delay(verdict.delayMs);
+    if (closing) {
+      // Shut down mid-delay: do not act on a request nobody will see answered.
+      req.socket.destroy();
+      return 0;
+    }
     if (verdict.reject?.kind === 'rateLimit') {
       // The real API answers 429 with plain text and no Retry-After.
       sendText(res, 429, 'API requests too frequent endpoint threshold=2.0');
@@ -335,6 +343,7 @@ export async function startVastSim(options: VastSimOptions): Promise<VastSim> {
         return;
       }
       requestLog.push(record);
+      if (requestLog.length > MAX_REQUEST_LOG) requestLog.splice(0, requestLog.length - MAX_REQUEST_LOG);
       record.status = await handleApi(req, res, url, method);
     } catch (err) {
       const status = err instanceof ValidationError ? 400 : 500;
@@ -372,7 +381,6 @@ export async function startVastSim(options: VastSimOptions): Promise<VastSim> {
       : undefined;
   ticker?.unref();
 
-  let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
       if (ticker) clearInterval(ticker);

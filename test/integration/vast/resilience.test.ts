@@ -174,6 +174,23 @@ describe('ambiguous failures', () => {
   });
 });
 
+describe('what counts as gone', () => {
+  it('only no_such_instance means gone; a 404 from a wrong URL is an error', async () => {
+    h = await startHarness();
+    const misrouted = createVastClient({
+      baseUrl: `${h.sim.url}/wrong`,
+      apiKey: API_KEY,
+      clock: recordingClock(),
+      logger: createLogger({ level: 'silent' }),
+      timeoutMs: 2000,
+      retries: 0,
+    });
+    await expect(misrouted.getInstance(42)).rejects.toMatchObject({ status: 404, code: 'not_found' });
+    await expect(misrouted.destroy(42)).rejects.toMatchObject({ status: 404 });
+    expect(await h.client.getInstance(42)).toBeNull();
+  });
+});
+
 describe('control API over HTTP', () => {
   it('arms faults and lists instances without Vast auth', async () => {
     h = await startHarness();
