@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ValidationError } from '../errors.js';
-import { HEALTH_STATUSES, type RunHealth } from '../fleet/health/types.js';
+import { ERROR_SIGNATURES, HEALTH_STATUSES, type RunHealth } from '../fleet/health/types.js';
 import { JOURNAL_TYPES, type JournalEntry, type Proposal, type RunState } from './types.js';
 
 /**
@@ -48,6 +48,9 @@ export const RunHealthSchema = z
     heartbeatAgeS: z.number().nullable(),
     tokSHistory: z.array(z.number()),
     stepHistory: z.array(z.tuple([z.number(), z.number()])),
+    lossIsNaN: z.boolean().optional(),
+    errorSignature: z.enum(ERROR_SIGNATURES).nullable().optional(),
+    instanceId: z.number().int().nullable().optional(),
   })
   .strict() satisfies z.ZodType<RunHealth>;
 
