@@ -51,7 +51,7 @@ export interface Heartbeat {
    * that held such a token are null (so the heartbeat stays JSON-safe in Redis and status.json);
    * this flag is how a NaN loss stays detectable. Optional so hand-built heartbeats may omit it.
    */
-  lossIsNaN?: boolean;
+  lossIsNaN?: boolean | undefined;
 }
 
 export interface GpuSample {
@@ -136,9 +136,9 @@ export interface RunHealth {
   /** Recent (our clock ms, step) samples (newest last) for steps/hour and ETA. */
   stepHistory: [number, number][];
   /** The loss is NaN or infinite (loss itself is then null). Set by classify(). */
-  lossIsNaN?: boolean;
+  lossIsNaN?: boolean | undefined;
   /** The last failure signature in the log since the last resume, if any. Set by classify(). */
-  errorSignature?: ErrorSignature | null;
+  errorSignature?: ErrorSignature | null | undefined;
   /** Vast instance id seen at this observation; a change resets the tok/s baseline. Set by classify(). */
-  instanceId?: number | null;
+  instanceId?: number | null | undefined;
 }
