@@ -1,0 +1,210 @@
+import { errorMessage } from '../../errors.js';
+import type { Logger } from '../../logger.js';
+import { signedHeaders } from './signing.js';
+
+/**
+ * Requests to the app at `{appUrl}/slack/events`, made the way Slack makes them: signed, with
+ * Slack's content types, a 3 s deadline for the answer, and (Events API only, as in Slack)
+ * retries carrying `x-slack-retry-num` / `x-slack-retry-reason` when the app fails to answer 2xx.
+ * Every attempt is recorded with its ack latency.
+ */
+
+export type DeliveryKind = 'slash_command' | 'block_actions' | 'event_callback';
+export type DeliveryOutcome = 'acked' | 'http_error' | 'http_timeout' | 'connection_failed' | 'no_app_url';
+
+export interface DeliveryRecord {
+  /** One id per delivery; its retries share it. */
+  id: number;
+  kind: DeliveryKind;
+  /** The command, the action_id, or the event type (with subtype). */
+  label: string;
+  /** 0 for the first try; 1..3 for retries, as sent in x-slack-retry-num. */
+  attempt: number;
+  retryReason?: string;
+  /** HTTP status of the app's answer; 0 when there was none. */
+  status: number;
+  outcome: DeliveryOutcome;
+  /** Real milliseconds from sending to the app's answer (or to giving up). */
+  latencyMs: number;
+  /** Wall-clock epoch ms when the attempt started. */
+  at: number;
+}
+
+export interface DeliveryAnswer {
+  status: number;
+  outcome: DeliveryOutcome;
+  body: string;
+  contentType: string | undefined;
+  latencyMs: number;
+}
+
+export interface RetryOptions {
+  enabled: boolean;
+  /** Wait before retry 1, 2, 3. Slack: nearly immediately, after 1 minute, after 5 minutes. */
+  delaysMs: readonly number[];
+}
+
+export const SLACK_RETRY_DELAYS_MS: readonly number[] = [0, 60_000, 300_000];
+export const SLACK_ACK_TIMEOUT_MS = 3000;
+const USER_AGENT = 'Slackbot 1.0 (+https://api.slack.com/robots)';
+
+export interface DelivererOptions {
+  signingSecret: string;
+  appUrl?: string;
+  ackTimeoutMs: number;
+  retries: RetryOptions;
+  logger: Logger;
+  onRecord(record: DeliveryRecord): void;
+}
+
+export interface DeliveryRequest {
+  kind: DeliveryKind;
+  label: string;
+  body: string;
+  contentType: 'application/x-www-form-urlencoded' | 'application/json';
+}
+
+export type Deliverer = ReturnType<typeof createDeliverer>;
+
+const retryReasonOf = (outcome: DeliveryOutcome): string =>
+  outcome === 'http_timeout' ? 'http_timeout' : outcome === 'http_error' ? 'http_error' : 'connection_failed';
+
+export function createDeliverer(options: DelivererOptions) {
+  const { signingSecret, logger } = options;
+  let appUrl = options.appUrl?.replace(/\/+$/, '');
+  let retries = options.retries;
+  const timers = new Set<NodeJS.Timeout>();
+  const inflight = new Set<AbortController>();
+  let nextId = 1;
+  let closed = false;
+
+  function record(r: DeliveryRecord): void {
+    options.onRecord(r);
+    const level = r.outcome === 'acked' ? 'debug' : 'warn';
+    logger[level](
+      { kind: r.kind, label: r.label, attempt: r.attempt, status: r.status, latencyMs: r.latencyMs },
+      `local slack delivery ${r.outcome}`,
+    );
+  }
+
+  async function attempt(
+    req: DeliveryRequest,
+    id: number,
+    attemptNo: number,
+    reason?: string,
+  ): Promise<DeliveryAnswer & { noRetry: boolean }> {
+    const at = Date.now();
+    const started = performance.now();
+    const base = { id, kind: req.kind, label: req.label, attempt: attemptNo, at };
+    const withReason = reason === undefined ? base : { ...base, retryReason: reason };
+    if (!appUrl || closed) {
+      record({ ...withReason, status: 0, outcome: 'no_app_url', latencyMs: 0 });
+      return {
+        status: 0,
+        outcome: 'no_app_url',
+        body: '',
+        contentType: undefined,
+        latencyMs: 0,
+        noRetry: false,
+      };
+    }
+    const headers: Record<string, string> = {
+      'content-type': req.contentType,
+      'user-agent': USER_AGENT,
+      // Signed with the wall clock: Bolt compares the timestamp with its own Date.now().
+      ...signedHeaders(signingSecret, req.body, Math.floor(Date.now() / 1000)),
+      ...(attemptNo > 0 && { 'x-slack-retry-num': String(attemptNo), 'x-slack-retry-reason': reason ?? '' }),
+    };
+    const controller = new AbortController();
+    inflight.add(controller);
+    const deadline = setTimeout(() => controller.abort(), options.ackTimeoutMs);
+    let answer: DeliveryAnswer & { noRetry: boolean };
+    try {
+      const res = await fetch(`${appUrl}/slack/events`, {
+        method: 'POST',
+        headers,
+        body: req.body,
+        signal: controller.signal,
+        redirect: 'manual',
+      });
+      const body = await res.text();
+      const ok = res.status >= 200 && res.status < 300;
+      answer = {
+        status: res.status,
+        outcome: ok ? 'acked' : 'http_error',
+        body,
+        contentType: res.headers.get('content-type') ?? undefined,
+        latencyMs: elapsed(started),
+        noRetry: res.headers.get('x-slack-no-retry') === '1',
+      };
+    } catch (err) {
+      const outcome: DeliveryOutcome = controller.signal.aborted ? 'http_timeout' : 'connection_failed';
+      if (outcome === 'connection_failed')
+        logger.debug({ err: errorMessage(err) }, 'local slack: app unreachable');
+      answer = {
+        status: 0,
+        outcome,
+        body: '',
+        contentType: undefined,
+        latencyMs: elapsed(started),
+        noRetry: false,
+      };
+    } finally {
+      clearTimeout(deadline);
+      inflight.delete(controller);
+    }
+    record({ ...withReason, status: answer.status, outcome: answer.outcome, latencyMs: answer.latencyMs });
+    return answer;
+  }
+
+  function wait(ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      if (closed) return resolve(false);
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        resolve(!closed);
+      }, ms);
+      timers.add(timer);
+    });
+  }
+
+  async function retryInBackground(req: DeliveryRequest, id: number, first: DeliveryOutcome): Promise<void> {
+    let previous = first;
+    for (let n = 1; n <= retries.delaysMs.length; n += 1) {
+      if (!(await wait(retries.delaysMs[n - 1] ?? 0))) return;
+      const answer = await attempt(req, id, n, retryReasonOf(previous));
+      if (answer.outcome === 'acked' || answer.noRetry) return;
+      previous = answer.outcome;
+    }
+  }
+
+  return {
+    setAppUrl(url: string | undefined): void {
+      appUrl = url?.replace(/\/+$/, '');
+    },
+    get appUrl(): string | undefined {
+      return appUrl;
+    },
+    setRetries(next: RetryOptions): void {
+      retries = next;
+    },
+    /** Sends once and answers with the first attempt; Events API deliveries retry in the background. */
+    async deliver(req: DeliveryRequest): Promise<DeliveryAnswer> {
+      const id = nextId++;
+      const { noRetry, ...answer } = await attempt(req, id, 0);
+      const retryable = req.kind === 'event_callback' && retries.enabled && !noRetry;
+      if (answer.outcome !== 'acked' && retryable) void retryInBackground(req, id, answer.outcome);
+      return answer;
+    },
+    close(): void {
+      closed = true;
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+      for (const c of inflight) c.abort();
+    },
+  };
+}
+
+function elapsed(startedPerfMs: number): number {
+  return Math.round((performance.now() - startedPerfMs) * 10) / 10;
+}
