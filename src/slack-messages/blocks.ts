@@ -77,8 +77,13 @@ export function mrkdwn(text: string): MrkdwnTextObject {
   return { type: 'mrkdwn', text, verbatim: true };
 }
 
+/**
+ * plain_text is not parsed for mentions, but headers and button labels also end up in
+ * notifications, logs and other clients: angle brackets from host or user text are swapped for
+ * look-alikes so no `<!channel>` survives anywhere in what we send.
+ */
 export function plainText(text: string): PlainTextObject {
-  return { type: 'plain_text', text, emoji: true };
+  return { type: 'plain_text', text: text.replace(/</g, '‹').replace(/>/g, '›'), emoji: true };
 }
 
 export function header(text: string, blockId?: string): HeaderBlock {

@@ -84,7 +84,8 @@ export function formatPct(pct: number | null | undefined, digits = 0): string {
 /** `▓▓▓▓░░░░░░`: a text progress bar that renders the same on every Slack client. */
 export function progressBar(pct: number, cells = 10): string {
   const clamped = Number.isFinite(pct) ? Math.min(100, Math.max(0, pct)) : 0;
-  const filled = Math.round((clamped / 100) * cells);
+  // Floor: a bar only looks full when the run is.
+  const filled = Math.floor((clamped * cells) / 100);
   return '▓'.repeat(filled) + '░'.repeat(cells - filled);
 }
 

@@ -1,6 +1,6 @@
 import { type Block, context, divider, header, type SlackMessage, section } from './blocks.js';
 import { oneLine } from './format.js';
-import { escapeAndTruncate, finalizeMessage } from './limits.js';
+import { escapeAndTruncate, escapeMrkdwn, finalizeMessage } from './limits.js';
 
 export interface TrainSubcommand {
   name: string;
@@ -80,7 +80,10 @@ export function renderHelp(runs: readonly string[], options: HelpOptions = {}): 
     );
     text = `Unknown command "${unknown}". ${text}`;
   }
-  const usage = TRAIN_SUBCOMMANDS.map((c) => `\`/train ${c.usage}\` — ${c.description}`).join('\n');
+  // `<run>` must be escaped: a bare `<…>` is Slack control syntax, not text.
+  const usage = TRAIN_SUBCOMMANDS.map(
+    (c) => `\`/train ${escapeMrkdwn(c.usage)}\` — ${escapeMrkdwn(c.description)}`,
+  ).join('\n');
   blocks.push(
     header('Train Conductor: /train', 'help-header'),
     section(usage, 'help-commands'),

@@ -29,6 +29,7 @@ export const SLACK_LIMITS = {
 
 const ELLIPSIS = '…';
 const ENTITY_AT = /^&(?:amp|lt|gt);/;
+const MENTION_MAX = 48;
 
 function isHighSurrogate(code: number): boolean {
   return code >= 0xd800 && code <= 0xdbff;
@@ -42,16 +43,24 @@ function assertMax(max: number): void {
  * A cut position at or before `cut` that splits neither a surrogate pair (half an emoji) nor an
  * escape entity (`&am…` would show as garbage), nor a `<…>` token such as a mention.
  */
-function safeCut(text: string, cut: number): number {
+export function safeCut(text: string, cut: number): number {
   let at = cut;
   if (at > 0 && isHighSurrogate(text.charCodeAt(at - 1))) at -= 1;
   const amp = text.lastIndexOf('&', at - 1);
   if (amp !== -1 && amp >= at - 4) {
-    const entity = ENTITY_AT.exec(text.slice(amp));
+    const entity = ENTITY_AT.exec(text.slice(amp, amp + 5));
     if (entity !== null && amp + entity[0].length > at) at = amp;
   }
+  // Mentions are short; a `<` far back is not one we are inside of.
   const open = text.lastIndexOf('<', at - 1);
-  if (open !== -1 && text.lastIndexOf('>', at - 1) < open && text.indexOf('>', open) >= at) at = open;
+  if (
+    open !== -1 &&
+    open >= at - MENTION_MAX &&
+    text.lastIndexOf('>', at - 1) < open &&
+    text.indexOf('>', open) >= at
+  ) {
+    at = open;
+  }
   return at;
 }
 
@@ -68,9 +77,11 @@ export function truncateStart(text: string, max: number): string {
   if (text.length <= max) return text;
   let start = text.length - (max - ELLIPSIS.length);
   if (start < text.length && isHighSurrogate(text.charCodeAt(start - 1))) start += 1;
-  const semi = text.indexOf(';', start);
   const amp = text.lastIndexOf('&', start - 1);
-  if (amp !== -1 && semi !== -1 && ENTITY_AT.test(text.slice(amp)) && semi < amp + 5) start = semi + 1;
+  if (amp !== -1 && amp >= start - 4) {
+    const entity = ENTITY_AT.exec(text.slice(amp, amp + 5));
+    if (entity !== null && amp + entity[0].length > start) start = amp + entity[0].length;
+  }
   return ELLIPSIS + text.slice(start);
 }
 

@@ -73,7 +73,7 @@ function pctOf(run: DigestRun): number | null {
 
 function statusLabel(run: DigestRun): string {
   const h = run.health;
-  if (h === null) return ':white_circle: *' + escapeMrkdwn(run.spec.name) + '* — no data yet';
+  if (h === null) return `:white_circle: *${escapeMrkdwn(run.spec.name)}* — no data yet`;
   return `${healthEmoji(h.status, h.severity)} *${escapeMrkdwn(run.spec.name)}* — ${humanize(h.status)}`;
 }
 
@@ -156,9 +156,11 @@ function condensedBlocks(runs: readonly DigestRun[]): Block[] {
   });
   const blocks: Block[] = chunks.map((chunk, i) => section(chunk, `runs-${i}`));
   if (omitted > 0) {
-    blocks.push(context([`…and ${omitted} more run(s) not shown. \`/train status <run>\` shows one run.`]));
+    blocks.push(
+      context([`…and ${omitted} more run(s) not shown. \`/train status &lt;run&gt;\` shows one run.`]),
+    );
   }
-  blocks.push(context(['Condensed view: problems first. `/train status <run>` for details.']));
+  blocks.push(context(['Condensed view: problems first. `/train status &lt;run&gt;` for details.']));
   return blocks;
 }
 

@@ -1,7 +1,14 @@
 import type { Proposal } from '../state/types.js';
 import { ACTION_IDS, actions, type Block, button, type SlackMessage, section } from './blocks.js';
 import { formatRelative, humanize, oneLine } from './format.js';
-import { escapeAndTruncate, escapeMrkdwn, finalizeMessage, SLACK_LIMITS, truncateMrkdwn } from './limits.js';
+import {
+  escapeAndTruncate,
+  escapeMrkdwn,
+  finalizeMessage,
+  SLACK_LIMITS,
+  safeCut,
+  truncateMrkdwn,
+} from './limits.js';
 import { encodeApproveValue } from './proposal.js';
 
 export type ThreadProposal = Pick<Proposal, 'id' | 'run' | 'action' | 'reason' | 'expiresAt'>;
@@ -60,16 +67,8 @@ function splitLongLine(line: string, max: number): string[] {
   while (rest.length > max) {
     let cut = rest.lastIndexOf(' ', max);
     if (cut < max - 200) cut = max;
-    // Never split an escape entity such as &amp;.
-    const amp = rest.lastIndexOf('&', cut - 1);
-    if (
-      amp !== -1 &&
-      amp > cut - 5 &&
-      /^&(?:amp|lt|gt);/.test(rest.slice(amp)) &&
-      rest.indexOf(';', amp) >= cut
-    ) {
-      cut = amp;
-    }
+    // Never split an escape entity such as &amp; (or an emoji's surrogate pair).
+    cut = Math.max(1, safeCut(rest, cut));
     pieces.push(rest.slice(0, cut));
     rest = rest.slice(cut).replace(/^ /, '');
   }
