@@ -1,0 +1,285 @@
+import { ValidationError } from '../../errors.js';
+import { type Paths, SAFE_ABS_PATH, SAFE_REL_PATH } from '../schema.js';
+import { type CommandTemplate, cmd, joinTemplates, list, type SlotValues, word } from './template.js';
+
+/**
+ * Every command line the conductor sends to a training host, in one place. Builders take
+ * validated inputs and return the exact line; values always go through shellQuote (via the
+ * templates). The simulated hosts recognise these same templates, and a parity test runs each
+ * one against a real OpenSSH + bash host and the simulator and compares the results.
+ *
+ * Secrets: never on a command line. `writeSecretFile` stores `export NAME='value'` lines sent
+ * on stdin into a mode-600 file next to the workspace (`secretEnvFile(paths)`, by default
+ * `/workspace/.tc_env`), and `launch` sources that file when present, so the trainer sees e.g.
+ * HF_TOKEN. Channel env (ssh `env` requests) also reaches the command when the host's sshd
+ * accepts it, but stock OpenSSH drops unknown names silently, so the file is the reliable way.
+ */
+
+/** Marker lines of the probe output: `__TC_PART__ <name>`, then the output, then `__TC_RC__ <name> <code>`. */
+export const PROBE_PART_MARK = '__TC_PART__';
+export const PROBE_RC_MARK = '__TC_RC__';
+/** Last line of a complete probe output: without it the output was cut off. */
+export const PROBE_END_MARK = '__TC_END__';
+
+export const PROBE_PARTS = [
+  'time',
+  'heartbeat',
+  'alive',
+  'gpu',
+  'disk',
+  'checkpoints',
+  'log',
+  'log_mtime',
+] as const;
+export type ProbePart = (typeof PROBE_PARTS)[number];
+
+export const DEFAULT_PROBE_LOG_LINES = 50;
+const MAX_LOG_LINES = 5000;
+const MAX_CLEANUP_FILES = 500;
+export const NVIDIA_SMI_FIELDS = 'index,utilization.gpu,memory.used,memory.total,temperature.gpu';
+/** Only numbered checkpoints may ever be deleted (rule 5 protects latest/best/final by name). */
+export const STEP_CHECKPOINT = /^step_[0-9]{1,9}\.pt$/;
+const STOP_COMMAND = /^killall -9 ([A-Za-z0-9_.-]{1,15})$/;
+const ENV_NAME = /^[A-Z_][A-Z0-9_]{0,63}$/;
+export const SECRET_ENV_FILE_NAME = '.tc_env';
+
+// --- the templates -------------------------------------------------------------------------
+
+const HOST_TIME = cmd`date +%s`;
+const READ_FILE = cmd`cat ${word('path')}`;
+const LOG_TAIL = cmd`tail -n ${word('lines')} ${word('log')}`;
+const LOG_MTIME = cmd`stat -c %Y ${word('log')}`;
+const NVIDIA_SMI = cmd`nvidia-smi --query-gpu=${word('fields')} --format=csv,noheader,nounits`;
+const DISK_USAGE = cmd`df -P ${word('path')}`;
+/** GNU find: one `name bytes` line per checkpoint, in directory order. */
+const LIST_CHECKPOINTS = cmd`find ${word('dir')} -maxdepth 1 -type f -name '*.pt' -printf '%f %s\n'`;
+/**
+ * Matches the trainer by its command line, which holds `experiments/train.py` for torchrun, its
+ * workers and a single-GPU `python3 -u` alike. The bracket keeps the pattern from matching the
+ * probe's own `bash -c` command line. Not `pgrep -x torchrun`: containers often run without an
+ * init that reaps zombies, and a killed torchrun left as a zombie still has that name (a zombie
+ * has no command line, so `-f` never matches one).
+ */
+const TRAINER_ALIVE = cmd`pgrep -f '[e]xperiments/train[.]py'`;
+const STOP = cmd`killall -9 ${word('process')}`;
+const CLEANUP_CHECKPOINTS = cmd`rm -f ${list('files')}`;
+/**
+ * `cd || exit` then `&` on the trainer alone: `cd x && nohup ... &` would background the whole
+ * list as a subshell that keeps the SSH channel open and makes `$!` the subshell's pid. setsid
+ * takes the trainer out of the session's process group, stdin/stdout/stderr leave the channel,
+ * so the command returns at once, prints the trainer's pid and the trainer outlives the session.
+ * The log is truncated at each launch (the monitor has already read the previous attempt's tail).
+ */
+const LAUNCH = cmd`cd ${word('workspace')} || exit 1; if [ -f ${word('envFile')} ]; then . ${word('envFile')}; fi; nohup setsid ${list('argv')} > ${word('log')} 2>&1 < /dev/null & echo $!`;
+/** Prints the `n_experts:` value(s) of a config YAML; nothing for a dense model. */
+const CONFIG_EXPERTS = cmd`sed -n 's/^[[:space:]]*n_experts:[[:space:]]*\([0-9][0-9]*\).*/\1/p' ${word('file')}`;
+/** The content arrives on stdin; umask keeps it private from the first byte. */
+const WRITE_SECRET_FILE = cmd`umask 077 && cat > ${word('file')} && chmod 600 ${word('file')}`;
+
+/** The probe's sections in output order, each a template whose holes are holes of the probe. */
+export const PROBE_SECTIONS = [
+  { part: 'time', template: HOST_TIME },
+  { part: 'heartbeat', template: cmd`cat ${word('heartbeat')}` },
+  { part: 'alive', template: TRAINER_ALIVE },
+  { part: 'gpu', template: NVIDIA_SMI },
+  { part: 'disk', template: cmd`df -P ${word('workspace')}` },
+  {
+    part: 'checkpoints',
+    template: cmd`find ${word('runPath')} -maxdepth 1 -type f -name '*.pt' -printf '%f %s\n'`,
+  },
+  { part: 'log', template: cmd`tail -n ${word('lines')} ${word('log')}` },
+  { part: 'log_mtime', template: LOG_MTIME },
+] as const satisfies readonly { part: ProbePart; template: CommandTemplate<SlotValues> }[];
+
+export interface ProbeSlots extends SlotValues {
+  heartbeat: string;
+  fields: string;
+  workspace: string;
+  runPath: string;
+  lines: string;
+  log: string;
+}
+
+/** One round trip, read-only; each section's stdout+stderr and exit code are kept apart. */
+const PROBE = joinTemplates<ProbeSlots>(
+  PROBE_SECTIONS.flatMap(({ part, template }) => [
+    `echo ${PROBE_PART_MARK} ${part}; { `,
+    template as CommandTemplate<SlotValues>,
+    `; } 2>&1; printf '\\n${PROBE_RC_MARK} ${part} %d\\n' $?; `,
+  ]).concat([`echo ${PROBE_END_MARK}`]),
+);
+
+/** Every template by command name: the simulator matches against these. */
+export const REMOTE_TEMPLATES = {
+  probe: PROBE,
+  hostTime: HOST_TIME,
+  readFile: READ_FILE,
+  logTail: LOG_TAIL,
+  logMtime: LOG_MTIME,
+  nvidiaSmi: NVIDIA_SMI,
+  diskUsage: DISK_USAGE,
+  listCheckpoints: LIST_CHECKPOINTS,
+  trainerAlive: TRAINER_ALIVE,
+  stop: STOP,
+  cleanupCheckpoints: CLEANUP_CHECKPOINTS,
+  launch: LAUNCH,
+  configExperts: CONFIG_EXPERTS,
+  writeSecretFile: WRITE_SECRET_FILE,
+} as const;
+
+export type RemoteCommandName = keyof typeof REMOTE_TEMPLATES;
+export type RemoteTemplateSlots<K extends RemoteCommandName> =
+  (typeof REMOTE_TEMPLATES)[K] extends CommandTemplate<infer S> ? S : never;
+
+/** Commands that read their standard input (the caller must send it and then EOF). */
+export const STDIN_COMMANDS: readonly RemoteCommandName[] = ['writeSecretFile'];
+
+// --- validation ----------------------------------------------------------------------------
+
+function invalid(what: string, value: unknown, why: string): ValidationError {
+  return new ValidationError(`${what} ${JSON.stringify(value)} ${why}`);
+}
+
+function absPath(what: string, value: string): string {
+  if (typeof value !== 'string' || !SAFE_ABS_PATH.test(value)) {
+    throw invalid(what, value, 'is not an absolute path of letters, digits, . _ - /');
+  }
+  return value;
+}
+
+function relPath(what: string, value: string): string {
+  if (typeof value !== 'string' || !SAFE_REL_PATH.test(value) || value.startsWith('-')) {
+    throw invalid(what, value, 'is not a relative path of letters, digits, . _ - /');
+  }
+  return value;
+}
+
+function checkPaths(paths: Paths): Paths {
+  return { workspace: absPath('workspace', paths.workspace), log: absPath('log path', paths.log) };
+}
+
+function lineCount(n: number): string {
+  if (!Number.isSafeInteger(n) || n < 1 || n > MAX_LOG_LINES) {
+    throw invalid('line count', n, `is not an integer from 1 to ${MAX_LOG_LINES}`);
+  }
+  return String(n);
+}
+
+function joinPath(dir: string, rel: string): string {
+  return `${dir.replace(/\/+$/, '')}/${rel}`;
+}
+
+/** Where `writeSecretFile` puts secrets and `launch` reads them: beside the workspace, not in it. */
+export function secretEnvFile(paths: Paths): string {
+  const ws = absPath('workspace', paths.workspace);
+  const parent = ws.slice(0, ws.lastIndexOf('/'));
+  return `${parent}/${SECRET_ENV_FILE_NAME}`;
+}
+
+/** The body for `writeSecretFile`: `export NAME='value'` lines, values quoted for sh. */
+export function renderSecretEnvFile(env: Readonly<Record<string, string>>): string {
+  return Object.entries(env)
+    .map(([name, value]) => {
+      if (!ENV_NAME.test(name)) throw invalid('environment variable name', name, 'is not NAME_LIKE_THIS');
+      if (/[\0\n\r]/.test(value)) throw new ValidationError(`value of ${name} contains a NUL or newline`);
+      return `export ${name}='${value.replace(/'/g, `'\\''`)}'\n`;
+    })
+    .join('');
+}
+
+function checkArgv(argv: readonly string[]): readonly string[] {
+  if (!Array.isArray(argv) || argv.length === 0) throw invalid('trainer argv', argv, 'is empty');
+  for (const arg of argv) {
+    if (typeof arg !== 'string' || arg === '' || /[\0\n\r]/.test(arg)) {
+      throw invalid('trainer argument', arg, 'is empty or contains a NUL or newline');
+    }
+  }
+  if ((argv[0] ?? '').startsWith('-')) throw invalid('trainer program', argv[0], 'looks like an option');
+  return argv;
+}
+
+// --- the builders --------------------------------------------------------------------------
+
+export interface ProbeOptions {
+  /** Lines of the training log to return (default 50). */
+  logLines?: number;
+}
+
+export const REMOTE_COMMANDS = {
+  /** Host time, heartbeat, trainer alive, GPUs, disk, checkpoints, log tail and log mtime. */
+  probe(paths: Paths, runDir: string, options: ProbeOptions = {}): string {
+    const p = checkPaths(paths);
+    const runPath = joinPath(p.workspace, relPath('run dir', runDir));
+    return PROBE.render({
+      heartbeat: `${runPath}/heartbeat.json`,
+      fields: NVIDIA_SMI_FIELDS,
+      workspace: p.workspace,
+      runPath,
+      lines: lineCount(options.logLines ?? DEFAULT_PROBE_LOG_LINES),
+      log: p.log,
+    });
+  },
+  hostTime(): string {
+    return HOST_TIME.render({});
+  },
+  readFile(path: string): string {
+    return READ_FILE.render({ path: absPath('file', path) });
+  },
+  logTail(log: string, lines: number): string {
+    return LOG_TAIL.render({ lines: lineCount(lines), log: absPath('log path', log) });
+  },
+  logMtime(log: string): string {
+    return LOG_MTIME.render({ log: absPath('log path', log) });
+  },
+  nvidiaSmi(): string {
+    return NVIDIA_SMI.render({ fields: NVIDIA_SMI_FIELDS });
+  },
+  diskUsage(path: string): string {
+    return DISK_USAGE.render({ path: absPath('path', path) });
+  },
+  listCheckpoints(paths: Paths, runDir: string): string {
+    const p = checkPaths(paths);
+    return LIST_CHECKPOINTS.render({ dir: joinPath(p.workspace, relPath('run dir', runDir)) });
+  },
+  trainerAlive(): string {
+    return TRAINER_ALIVE.render({});
+  },
+  /** `stopCommand` is the policy's (`killall -9 torchrun`); only that shape is accepted. */
+  stop(stopCommand: string): string {
+    const m = STOP_COMMAND.exec(String(stopCommand).trim().replace(/\s+/g, ' '));
+    if (!m) throw invalid('stop command', stopCommand, 'is not `killall -9 <process name>`');
+    return STOP.render({ process: m[1]! });
+  },
+  /** Deletes exactly these numbered checkpoints of the run; any other name is refused. */
+  cleanupCheckpoints(paths: Paths, runDir: string, files: readonly string[]): string {
+    const p = checkPaths(paths);
+    const runPath = joinPath(p.workspace, relPath('run dir', runDir));
+    if (!Array.isArray(files) || files.length === 0) throw invalid('checkpoint list', files, 'is empty');
+    if (files.length > MAX_CLEANUP_FILES) throw invalid('checkpoint list', files.length, 'is too long');
+    for (const f of files) {
+      if (typeof f !== 'string' || !STEP_CHECKPOINT.test(f)) {
+        throw invalid('checkpoint', f, 'is not a step_<N>.pt file (latest/best/final are never deleted)');
+      }
+    }
+    return CLEANUP_CHECKPOINTS.render({ files: [...new Set(files)].map((f) => `${runPath}/${f}`) });
+  },
+  /** Starts `argv` (from the launch policy) detached in the workspace; prints the trainer's pid. */
+  launch(paths: Paths, argv: readonly string[]): string {
+    const p = checkPaths(paths);
+    return LAUNCH.render({
+      workspace: p.workspace,
+      envFile: secretEnvFile(p),
+      argv: checkArgv(argv),
+      log: p.log,
+    });
+  },
+  /** Prints the config's `n_experts` (nothing for a dense model). */
+  configExperts(paths: Paths, config: string): string {
+    const p = checkPaths(paths);
+    return CONFIG_EXPERTS.render({ file: joinPath(p.workspace, relPath('config', config)) });
+  },
+  /** Send `renderSecretEnvFile(env)` as stdin; the file becomes mode 600. */
+  writeSecretFile(paths: Paths): string {
+    return WRITE_SECRET_FILE.render({ file: secretEnvFile(checkPaths(paths)) });
+  },
+} as const satisfies Record<RemoteCommandName, (...args: never[]) => string>;
