@@ -1,4 +1,6 @@
-import { errorMessage } from '../../errors.js';
+import { type ClientRequest, request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { ConductorError, errorMessage } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { signedHeaders } from './signing.js';
 
@@ -74,7 +76,7 @@ export function createDeliverer(options: DelivererOptions) {
   let appUrl = options.appUrl?.replace(/\/+$/, '');
   let retries = options.retries;
   const timers = new Set<NodeJS.Timeout>();
-  const inflight = new Set<AbortController>();
+  const inflight = new Set<ClientRequest>();
   let nextId = 1;
   let closed = false;
 
@@ -115,30 +117,20 @@ export function createDeliverer(options: DelivererOptions) {
       ...signedHeaders(signingSecret, req.body, Math.floor(Date.now() / 1000)),
       ...(attemptNo > 0 && { 'x-slack-retry-num': String(attemptNo), 'x-slack-retry-reason': reason ?? '' }),
     };
-    const controller = new AbortController();
-    inflight.add(controller);
-    const deadline = setTimeout(() => controller.abort(), options.ackTimeoutMs);
     let answer: DeliveryAnswer & { noRetry: boolean };
     try {
-      const res = await fetch(`${appUrl}/slack/events`, {
-        method: 'POST',
-        headers,
-        body: req.body,
-        signal: controller.signal,
-        redirect: 'manual',
-      });
-      const body = await res.text();
+      const res = await post(`${appUrl}/slack/events`, headers, req.body, options.ackTimeoutMs, inflight);
       const ok = res.status >= 200 && res.status < 300;
       answer = {
         status: res.status,
         outcome: ok ? 'acked' : 'http_error',
-        body,
-        contentType: res.headers.get('content-type') ?? undefined,
+        body: res.body,
+        contentType: res.contentType,
         latencyMs: elapsed(started),
-        noRetry: res.headers.get('x-slack-no-retry') === '1',
+        noRetry: res.noRetry,
       };
     } catch (err) {
-      const outcome: DeliveryOutcome = controller.signal.aborted ? 'http_timeout' : 'connection_failed';
+      const outcome: DeliveryOutcome = err instanceof DeadlineError ? 'http_timeout' : 'connection_failed';
       if (outcome === 'connection_failed')
         logger.debug({ err: errorMessage(err) }, 'local slack: app unreachable');
       answer = {
@@ -149,9 +141,6 @@ export function createDeliverer(options: DelivererOptions) {
         latencyMs: elapsed(started),
         noRetry: false,
       };
-    } finally {
-      clearTimeout(deadline);
-      inflight.delete(controller);
     }
     record({ ...withReason, status: answer.status, outcome: answer.outcome, latencyMs: answer.latencyMs });
     return answer;
@@ -200,11 +189,80 @@ export function createDeliverer(options: DelivererOptions) {
       closed = true;
       for (const t of timers) clearTimeout(t);
       timers.clear();
-      for (const c of inflight) c.abort();
+      for (const r of inflight) r.destroy(new ConductorError('local slack closed'));
     },
   };
 }
 
 function elapsed(startedPerfMs: number): number {
   return Math.round((performance.now() - startedPerfMs) * 10) / 10;
+}
+
+class DeadlineError extends ConductorError {
+  override readonly name = 'DeadlineError';
+}
+
+interface PostResult {
+  status: number;
+  body: string;
+  contentType: string | undefined;
+  noRetry: boolean;
+}
+
+/**
+ * One POST on its own connection: when the deadline passes the socket is destroyed, as Slack
+ * hangs up on a slow app, so nothing lingers on either side.
+ */
+function post(
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+  timeoutMs: number,
+  inflight: Set<ClientRequest>,
+): Promise<PostResult> {
+  return new Promise((resolve, reject) => {
+    const target = new URL(url);
+    const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+    const req = send(target, {
+      method: 'POST',
+      agent: false,
+      headers: { ...headers, 'content-length': String(Buffer.byteLength(body)), connection: 'close' },
+    });
+    inflight.add(req);
+    const deadline = setTimeout(
+      () => req.destroy(new DeadlineError(`no answer within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    const done = () => {
+      clearTimeout(deadline);
+      inflight.delete(req);
+    };
+    req.on('error', (err) => {
+      done();
+      reject(err);
+    });
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', (err) => {
+        done();
+        reject(err);
+      });
+      res.on('close', () => {
+        if (res.complete) return;
+        done();
+        reject(new DeadlineError(`answer cut off after ${timeoutMs} ms`));
+      });
+      res.on('end', () => {
+        done();
+        resolve({
+          status: res.statusCode ?? 0,
+          body: Buffer.concat(chunks).toString('utf8'),
+          contentType: res.headers['content-type'],
+          noRetry: res.headers['x-slack-no-retry'] === '1',
+        });
+      });
+    });
+    req.end(body);
+  });
 }

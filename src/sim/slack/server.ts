@@ -169,10 +169,8 @@ export async function startLocalSlack(options: LocalSlackOptions): Promise<Local
     ackTimeoutMs: options.ackTimeoutMs ?? SLACK_ACK_TIMEOUT_MS,
     retries: retryOptions(options.retries),
     logger,
-    onRecord: (r) => {
-      records.push(r);
-      ws.changed();
-    },
+    // Not a workspace change (the page need not redraw); waitFor's polling sees new records.
+    onRecord: (r) => records.push(r),
   });
   const messaging = createMessaging({
     ws,
