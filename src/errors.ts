@@ -161,3 +161,12 @@ export class VastRentUnknownError extends VastApiError {
     return false;
   }
 }
+
+/**
+ * An action ran and did not achieve its goal (a restart brought no progress, no replacement
+ * could be brought up). A human has been paged; retrying the job would only repeat it.
+ */
+export class ActionFailedError extends ConductorError {
+  override readonly name = 'ActionFailedError';
+  override readonly permanent = true;
+}
