@@ -36,6 +36,8 @@ export interface HostCommands {
   copyCheckpoint(from: SshTarget, to: SshTarget, run: RunSpec): Promise<void>;
   /** Restores the run's latest.pt on `to` from the run's backup_source. */
   restoreCheckpoint(to: SshTarget, run: RunSpec, source: string): Promise<void>;
+  /** Copies `file` (e.g. final.pt) of the run from `from` to the run's backup_source. */
+  backupCheckpoint(from: SshTarget, run: RunSpec, file: string, destination: string): Promise<void>;
 }
 
 /** A remote command that ran but failed (non-zero exit, cut-off output). */
@@ -129,6 +131,9 @@ export function sshHostCommands(options: SshHostCommandsOptions): HostCommands {
     },
     async restoreCheckpoint(to, _spec, source) {
       throw new RemoteCommandError(`no remote template restores a checkpoint from ${source} onto ${to.host} yet`);
+    },
+    async backupCheckpoint(from, _spec, file, destination) {
+      throw new RemoteCommandError(`no remote template backs up ${file} from ${from.host} to ${destination} yet`);
     },
   };
 }

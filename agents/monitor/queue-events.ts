@@ -9,7 +9,12 @@ export function queueIncidentEvents(queues: Queues): IncidentEvents {
   return {
     async publish({ incident, change }) {
       const id = `incident-${incident.id}-${change}-${change === 'updated' ? incident.count : 0}`;
-      await queues.enqueue('notify', 'incident', { kind: 'incident', incidentId: incident.id, change }, { jobId: id });
+      await queues.enqueue(
+        'notify',
+        'incident',
+        { kind: 'incident', incidentId: incident.id, change },
+        { jobId: id },
+      );
       if (change === 'escalated') {
         await queues.enqueue(
           'conductor',

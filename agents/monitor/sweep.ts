@@ -1,12 +1,7 @@
 import type { Clock } from '../../src/clock.js';
 import { errorMessage } from '../../src/errors.js';
 import { classify } from '../../src/fleet/health/classify.js';
-import type {
-  Observation,
-  ProbeOutcome,
-  ProbeResult,
-  RunHealth,
-} from '../../src/fleet/health/types.js';
+import type { Observation, ProbeOutcome, ProbeResult, RunHealth } from '../../src/fleet/health/types.js';
 import { recurringDecision } from '../../src/fleet/policy/recurring.js';
 import type { Fleet, RunSpec } from '../../src/fleet/schema.js';
 import type { Metrics } from '../../src/http/metrics.js';
@@ -85,14 +80,24 @@ function emptyRunState(run: string): RunState {
 }
 
 /** Where to SSH for a run: its static host, else its Vast instance, else the last known address. */
-function sshTarget(spec: RunSpec, state: RunState, instance: VastInstance | null | undefined): SshTarget | null {
+function sshTarget(
+  spec: RunSpec,
+  state: RunState,
+  instance: VastInstance | null | undefined,
+): SshTarget | null {
   if (spec.host) return { host: spec.host.host, port: spec.host.port, user: spec.host.user };
   if (instance?.ssh_host && instance.ssh_port) return { host: instance.ssh_host, port: instance.ssh_port };
-  if (instance === undefined && state.sshHost && state.sshPort) return { host: state.sshHost, port: state.sshPort };
+  if (instance === undefined && state.sshHost && state.sshPort)
+    return { host: state.sshHost, port: state.sshPort };
   return null;
 }
 
-function refreshRunState(spec: RunSpec, state: RunState, instance: VastInstance | null | undefined, now: number): RunState {
+function refreshRunState(
+  spec: RunSpec,
+  state: RunState,
+  instance: VastInstance | null | undefined,
+  now: number,
+): RunState {
   if (spec.host) {
     return {
       ...state,
@@ -141,7 +146,14 @@ export async function sweep(deps: SweepDeps, only?: readonly string[]): Promise<
   const { fleet, store, clock, logger } = deps;
   const started = clock.now();
   const realStart = performance.now();
-  const report: SweepReport = { at: started, durationMs: 0, runs: [], opened: [], resolved: [], escalated: [] };
+  const report: SweepReport = {
+    at: started,
+    durationMs: 0,
+    runs: [],
+    opened: [],
+    resolved: [],
+    escalated: [],
+  };
 
   let instances: VastInstance[] | null = null;
   if (deps.vast && fleet.runs.some((r) => !r.host)) {
@@ -305,7 +317,9 @@ async function applyIncidents(deps: SweepDeps, health: RunHealth, probe: ProbeOu
 }
 
 /** Rewrites status.json from the store. */
-export async function exportStatus(deps: Pick<SweepDeps, 'fleet' | 'store' | 'clock' | 'stateDir'>): Promise<void> {
+export async function exportStatus(
+  deps: Pick<SweepDeps, 'fleet' | 'store' | 'clock' | 'stateDir'>,
+): Promise<void> {
   if (!deps.stateDir) return;
   const names = deps.fleet.runs.map((r) => r.name);
   const healths = await deps.store.listHealth(names);

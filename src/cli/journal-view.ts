@@ -5,7 +5,12 @@ export function renderJournal(entries: readonly JournalEntry[]): string {
   if (entries.length === 0) return 'The journal is empty.';
   return renderTable(
     ['TIME (UTC)', 'TYPE', 'RUN', 'MESSAGE'],
-    entries.map((e) => [e.timestamp.replace('T', ' ').replace(/\.\d+Z$|Z$/, ''), e.type, e.model, oneLine(e.message)]),
+    entries.map((e) => [
+      e.timestamp.replace('T', ' ').replace(/\.\d+Z$|Z$/, ''),
+      e.type,
+      e.model,
+      oneLine(e.message),
+    ]),
   );
 }
 

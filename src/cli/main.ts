@@ -36,10 +36,15 @@ const stdio: CliIo = {
   err: (t) => process.stderr.write(`${t}\n`),
 };
 
-async function withStore<T>(config: Config, fn: (store: import('../state/store.js').Store) => Promise<T>): Promise<T> {
+async function withStore<T>(
+  config: Config,
+  fn: (store: import('../state/store.js').Store) => Promise<T>,
+): Promise<T> {
   const { pingRedis } = await import('../infra/redis/bootstrap.js');
   if (!(await pingRedis(config.redisUrl))) {
-    throw new ConductorError(`Redis at ${config.redisUrl} is not reachable: start the service or set REDIS_URL`);
+    throw new ConductorError(
+      `Redis at ${config.redisUrl} is not reachable: start the service or set REDIS_URL`,
+    );
   }
   const { Store } = await import('../state/store.js');
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 2, lazyConnect: true });
@@ -67,7 +72,11 @@ async function statusCommand(config: Config, args: string[], io: CliIo): Promise
     );
     return buildStatusSnapshot({ runs, now: Date.now() });
   });
-  io.out(values.json ? JSON.stringify(snapshot, null, 2) : renderStatusTable(snapshot.instances, snapshot.total_cost_hr));
+  io.out(
+    values.json
+      ? JSON.stringify(snapshot, null, 2)
+      : renderStatusTable(snapshot.instances, snapshot.total_cost_hr),
+  );
   return 0;
 }
 
@@ -83,12 +92,17 @@ async function journalCommand(config: Config, args: string[], io: CliIo): Promis
     strict: true,
   });
   const last = Number(values.last);
-  if (!Number.isInteger(last) || last < 1 || last > 10_000) throw new ConductorError('--last must be a whole number from 1 to 10000');
+  if (!Number.isInteger(last) || last < 1 || last > 10_000)
+    throw new ConductorError('--last must be a whole number from 1 to 10000');
   if (values.run && !config.fleet.runs.some((r) => r.name === values.run)) {
-    throw new ConductorError(`unknown run ${JSON.stringify(values.run)}; runs: ${config.fleet.runs.map((r) => r.name).join(', ')}`);
+    throw new ConductorError(
+      `unknown run ${JSON.stringify(values.run)}; runs: ${config.fleet.runs.map((r) => r.name).join(', ')}`,
+    );
   }
   if (values.type && !(JOURNAL_TYPES as readonly string[]).includes(values.type)) {
-    throw new ConductorError(`unknown journal type ${JSON.stringify(values.type)}; types: ${JOURNAL_TYPES.join(', ')}`);
+    throw new ConductorError(
+      `unknown journal type ${JSON.stringify(values.type)}; types: ${JOURNAL_TYPES.join(', ')}`,
+    );
   }
   const { renderJournal } = await import('./journal-view.js');
   const records = await withStore(config, (store) =>
@@ -109,7 +123,11 @@ function configCommand(env: NodeJS.ProcessEnv, args: string[], io: CliIo): numbe
   return 0;
 }
 
-export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env, io: CliIo = stdio): Promise<number> {
+export async function main(
+  argv: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  io: CliIo = stdio,
+): Promise<number> {
   const [command, ...args] = argv;
   try {
     switch (command) {

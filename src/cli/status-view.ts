@@ -30,7 +30,8 @@ export function formatEta(hours: number | null): string {
 
 /** The legacy manager's table: run, instance, status, step/target, %, loss, tok/s, GPU, disk, $/h, ETA. */
 export function renderStatusTable(rows: readonly StatusRow[], totalCostHr: number): string {
-  if (rows.length === 0) return 'No runs in the store yet: the monitor has not swept. Start the service, or wait for the first sweep.';
+  if (rows.length === 0)
+    return 'No runs in the store yet: the monitor has not swept. Start the service, or wait for the first sweep.';
   const body = rows.map((r) => [
     r.model,
     r.instance_id === null ? dash : String(r.instance_id),

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Clock } from '../clock.js';
-import type { Queues } from '../queues/queues.js';
 import { QUEUE_NAMES } from '../queues/jobs.js';
+import type { Queues } from '../queues/queues.js';
 import type { Store } from '../state/store.js';
 
 export interface HealthReport {
@@ -36,7 +36,12 @@ export async function healthReport(deps: HealthDeps): Promise<HealthReport> {
   if (redis === 'up') {
     for (const name of QUEUE_NAMES) {
       const c = await deps.queues.queue(name).getJobCounts('waiting', 'active', 'failed', 'delayed');
-      queues[name] = { waiting: c.waiting ?? 0, active: c.active ?? 0, failed: c.failed ?? 0, delayed: c.delayed ?? 0 };
+      queues[name] = {
+        waiting: c.waiting ?? 0,
+        active: c.active ?? 0,
+        failed: c.failed ?? 0,
+        delayed: c.delayed ?? 0,
+      };
     }
     const last = await deps.store.getMeta('last_sweep');
     if (last !== null) lastSweepAgeS = Math.max(0, (deps.clock.now() - Number(last)) / 1000);
@@ -44,5 +49,12 @@ export async function healthReport(deps: HealthDeps): Promise<HealthReport> {
       problems.push(`last sweep ${Math.round(lastSweepAgeS)} s ago (interval ${deps.sweepIntervalS} s)`);
     }
   }
-  return { ok: problems.length === 0, redis, lastSweepAgeS, sweepIntervalS: deps.sweepIntervalS, queues, problems };
+  return {
+    ok: problems.length === 0,
+    redis,
+    lastSweepAgeS,
+    sweepIntervalS: deps.sweepIntervalS,
+    queues,
+    problems,
+  };
 }

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Every Prometheus metric the service exports, on one registry (no global default registry). */
 export function createMetrics() {
@@ -30,7 +30,11 @@ export function createMetrics() {
       labelNames: ['kind', 'severity'],
       registers: [registry],
     }),
-    incidentsOpen: new Gauge({ name: 'tc_incidents_open', help: 'Incidents currently open', registers: [registry] }),
+    incidentsOpen: new Gauge({
+      name: 'tc_incidents_open',
+      help: 'Incidents currently open',
+      registers: [registry],
+    }),
     jobs: new Counter({
       name: 'tc_jobs_total',
       help: 'Queue jobs processed, by queue and outcome',
@@ -50,13 +54,22 @@ export function createMetrics() {
       labelNames: ['type'],
       registers: [registry],
     }),
-    llmDollars: new Counter({ name: 'tc_llm_dollars_total', help: 'Estimated LLM spend in USD', registers: [registry] }),
+    llmDollars: new Counter({
+      name: 'tc_llm_dollars_total',
+      help: 'Estimated LLM spend in USD',
+      registers: [registry],
+    }),
     fleetDollarsPerHour: new Gauge({
       name: 'tc_fleet_dollars_per_hour',
       help: 'GPU spend rate of the fleet in USD per hour',
       registers: [registry],
     }),
-    runStep: new Gauge({ name: 'tc_run_step', help: 'Latest step of each run', labelNames: ['run'], registers: [registry] }),
+    runStep: new Gauge({
+      name: 'tc_run_step',
+      help: 'Latest step of each run',
+      labelNames: ['run'],
+      registers: [registry],
+    }),
   };
 }
 

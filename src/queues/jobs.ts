@@ -37,6 +37,10 @@ export const HealerJobSchema = z
     incidentId: z.string().optional(),
     /** Slack thread to report progress into. */
     thread: z.object({ channel: slackId, ts }).strict().optional(),
+    /** Answer the requester here (a Slack response_url), e.g. for `/train logs`. */
+    responseUrl: z.url().optional(),
+    /** Log lines for collect_logs. */
+    lines: z.number().int().min(1).max(500).optional(),
   })
   .strict();
 
@@ -70,7 +74,14 @@ export const ConductorJobSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('incident_changed'), incidentId: z.string(), change: z.string() }).strict(),
 ]);
 
-const blocks = z.array(z.record(z.string(), z.unknown())).max(50);
+/** Block Kit blocks, rendered by src/slack-messages (limits checked there and by Slack). */
+const blocks = z
+  .array(
+    z.custom<object>(
+      (v) => typeof v === 'object' && v !== null && typeof (v as { type?: unknown }).type === 'string',
+    ),
+  )
+  .max(50);
 
 export const NotifyJobSchema = z.discriminatedUnion('kind', [
   z
@@ -82,6 +93,11 @@ export const NotifyJobSchema = z.discriminatedUnion('kind', [
       threadTs: ts.optional(),
       /** Store the posted ts under this key, so a retry never posts twice. */
       refKey: z.string().optional(),
+      /** After posting, start a conductor turn in the new message's thread (`/train ask`). */
+      ask: z
+        .object({ user: z.string(), text: z.string().max(4000) })
+        .strict()
+        .optional(),
     })
     .strict(),
   z

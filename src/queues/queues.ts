@@ -45,7 +45,11 @@ const DEFAULT_JOB_OPTIONS: { [Q in QueueName]: JobsOptions } = {
   },
 };
 
-export type Processor<Q extends QueueName> = (data: JobDataByQueue[Q], job: Job) => Promise<unknown>;
+export type Processor<Q extends QueueName> = (
+  data: JobDataByQueue[Q],
+  job: Job,
+  token?: string,
+) => Promise<unknown>;
 
 export interface WorkerSettings {
   concurrency?: number;
@@ -121,7 +125,7 @@ export class Queues {
     const logger = this.settings.logger.child({ queue: name });
     const worker = new Worker(
       name,
-      async (job: Job) => {
+      async (job: Job, token?: string) => {
         const parsed = JOB_SCHEMAS[name].safeParse(job.data);
         if (!parsed.success) {
           throw new UnrecoverableError(
@@ -129,7 +133,7 @@ export class Queues {
           );
         }
         try {
-          return await processor(parsed.data as JobDataByQueue[Q], job);
+          return await processor(parsed.data as JobDataByQueue[Q], job, token);
         } catch (err) {
           if (err instanceof ConductorError && err.permanent) {
             throw new UnrecoverableError(`${err.name}: ${err.message}`);

@@ -4,8 +4,8 @@ import { type Clock, systemClock } from '../clock.js';
 import { type Config, secretValues } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { createMetrics, type Metrics } from '../http/metrics.js';
-import { createSshPool } from '../infra/ssh/pool.js';
 import { hostKeyId, parseKnownHosts } from '../infra/ssh/host-keys.js';
+import { createSshPool } from '../infra/ssh/pool.js';
 import { type RedisHostKeyStore, redisHostKeyStore } from '../infra/ssh/redis-host-keys.js';
 import type { SshPool } from '../infra/ssh/types.js';
 import { createVastClient, type VastClient } from '../infra/vast/client.js';
@@ -44,7 +44,9 @@ function readSecretFile(variable: string, file: string): Buffer {
   try {
     return readFileSync(file);
   } catch (err) {
-    throw new ConfigError(`environment: ${variable}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    throw new ConfigError(
+      `environment: ${variable}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
   }
 }
 
@@ -63,7 +65,8 @@ export function staticHostKeys(config: Config): Record<string, string> {
 
 export function createContext(config: Config, overrides: ContextOverrides = {}): AppContext {
   const logger =
-    overrides.logger ?? createLogger({ level: config.logLevel, secrets: secretValues(config), name: 'conductor' });
+    overrides.logger ??
+    createLogger({ level: config.logLevel, secrets: secretValues(config), name: 'conductor' });
   const clock = overrides.clock ?? systemClock;
   const shutdown = new Shutdown(logger);
   const redisUrl = overrides.redisUrl ?? config.redisUrl;
@@ -74,9 +77,12 @@ export function createContext(config: Config, overrides: ContextOverrides = {}):
   const metrics = createMetrics();
 
   const privateKey =
-    overrides.sshPrivateKey ?? (config.ssh.privateKey ? readSecretFile('SSH_PRIVATE_KEY', config.ssh.privateKey) : undefined);
+    overrides.sshPrivateKey ??
+    (config.ssh.privateKey ? readSecretFile('SSH_PRIVATE_KEY', config.ssh.privateKey) : undefined);
   if (!privateKey) {
-    throw new ConfigError('environment: SSH_PRIVATE_KEY: required: the path of the private key that reaches the training hosts');
+    throw new ConfigError(
+      'environment: SSH_PRIVATE_KEY: required: the path of the private key that reaches the training hosts',
+    );
   }
   const hostKeys = redisHostKeyStore(redis, config.keyPrefix, staticHostKeys(config));
   const ssh = createSshPool({

@@ -1,0 +1,103 @@
+import { App, HTTPReceiver, LogLevel, SocketModeReceiver, webApi } from '@slack/bolt';
+import { registerHandlers } from '../../handlers/index.js';
+import { ConfigError } from '../errors.js';
+import { operatorRoutes } from '../http/routes.js';
+import { startHttpServer } from '../http/server.js';
+import { freePort } from '../infra/redis/bootstrap.js';
+import type { SlackDeps } from '../slack-app/deps.js';
+import type { AppContext } from './context.js';
+
+export interface SlackSettings {
+  botToken: string;
+  signingSecret?: string;
+  appToken?: string;
+  apiUrl?: string;
+  channelId: string;
+  oncall: readonly string[];
+  approvers: readonly string[];
+  /** 0 = a free port. */
+  port: number;
+}
+
+export interface RunningSlackApp {
+  app: App;
+  client: webApi.WebClient;
+  port: number;
+  stop(): Promise<void>;
+}
+
+export function slackWebClient(settings: Pick<SlackSettings, 'botToken' | 'apiUrl'>): webApi.WebClient {
+  // Retries are the notify queue's job (with Retry-After honoured there), not the client's.
+  return new webApi.WebClient(settings.botToken, {
+    ...(settings.apiUrl && { slackApiUrl: settings.apiUrl }),
+    retryConfig: { retries: 0 },
+    rejectRateLimitedCalls: true,
+    logLevel: webApi.LogLevel.ERROR,
+  });
+}
+
+/** The Bolt app: HTTP receiver with /slack/events, /healthz and /metrics, or Socket Mode. */
+export async function startSlackApp(ctx: AppContext, settings: SlackSettings): Promise<RunningSlackApp> {
+  const routes = operatorRoutes({
+    redis: ctx.redis,
+    store: ctx.store,
+    queues: ctx.queues,
+    clock: ctx.clock,
+    sweepIntervalS: ctx.config.fleet.thresholds.sweep_interval_s / ctx.clock.speed,
+    metrics: ctx.metrics,
+    logger: ctx.logger,
+  });
+  const port = settings.port === 0 ? await freePort() : settings.port;
+  const customRoutes = routes.map((r) => ({ path: r.path, method: r.method, handler: r.handler }));
+  const clientOptions = {
+    ...(settings.apiUrl && { slackApiUrl: settings.apiUrl }),
+    retryConfig: { retries: 0 },
+  };
+  let app: App;
+  let sidecar: { close(): Promise<void> } | undefined;
+  if (settings.appToken) {
+    // Socket Mode needs no public endpoint; /healthz and /metrics get their own small server.
+    const receiver = new SocketModeReceiver({ appToken: settings.appToken, logLevel: LogLevel.WARN });
+    app = new App({ token: settings.botToken, receiver, clientOptions, logLevel: LogLevel.WARN });
+    sidecar = await startHttpServer(routes, port);
+  } else {
+    if (!settings.signingSecret)
+      throw new ConfigError('environment: SLACK_SIGNING_SECRET: required in HTTP mode');
+    const receiver = new HTTPReceiver({
+      signingSecret: settings.signingSecret,
+      endpoints: '/slack/events',
+      customRoutes,
+      processBeforeResponse: false,
+      logLevel: LogLevel.WARN,
+    });
+    app = new App({ token: settings.botToken, receiver, clientOptions, logLevel: LogLevel.WARN });
+  }
+  const deps: SlackDeps = {
+    store: ctx.store,
+    queues: ctx.queues,
+    fleet: ctx.config.fleet,
+    clock: ctx.clock,
+    logger: ctx.logger.child({ component: 'slack' }),
+    metrics: ctx.metrics,
+    channelId: settings.channelId,
+    oncall: settings.oncall,
+    approvers: settings.approvers,
+  };
+  registerHandlers(app, deps);
+  app.error(async (err) => {
+    ctx.logger.error({ err: err.message }, 'unhandled slack listener error');
+  });
+  await (settings.appToken ? app.start() : app.start(port));
+  let stopping: Promise<void> | undefined;
+  return {
+    app,
+    client: app.client,
+    port,
+    stop() {
+      stopping ??= app.stop().then(async () => {
+        await sidecar?.close();
+      });
+      return stopping;
+    },
+  };
+}

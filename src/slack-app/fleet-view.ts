@@ -1,0 +1,44 @@
+import { progress } from '../fleet/health/progress.js';
+import type { Fleet } from '../fleet/schema.js';
+import type { StatusDigestInput } from '../slack-messages/status-digest.js';
+import type { Store } from '../state/store.js';
+
+/** Reads what the digest shows from the store: one read per run, no SSH. */
+export async function loadDigestInput(
+  store: Store,
+  fleet: Fleet,
+  now: number,
+  only?: string,
+): Promise<StatusDigestInput> {
+  const specs = fleet.runs.filter((r) => !only || r.name === only);
+  const healths = await store.listHealth(specs.map((r) => r.name));
+  const runs = await Promise.all(
+    specs.map(async (spec) => {
+      const state = await store.getRunState(spec.name);
+      const health = healths.get(spec.name) ?? null;
+      const p = progress(health?.stepHistory ?? [], spec.target_steps, state?.costPerHr ?? 0);
+      return {
+        spec,
+        health,
+        instance:
+          state?.instanceId != null
+            ? {
+                id: state.instanceId,
+                gpuName: state.gpuName ?? '?',
+                numGpus: state.numGpus ?? 0,
+                dphTotal: state.costPerHr,
+              }
+            : null,
+        progress: { stepsPerHour: p.stepsPerHour, etaHours: p.etaHours, pctComplete: p.pctComplete },
+        costPerHr: state?.costPerHr ?? 0,
+      };
+    }),
+  );
+  const open = await store.incidents.listOpen();
+  return {
+    runs,
+    openIncidents: open.length,
+    totalCostHr: runs.reduce((sum, r) => sum + r.costPerHr, 0),
+    generatedAt: now,
+  };
+}
