@@ -42,7 +42,14 @@ export async function cleanDisk(
       });
     }
     await report(progress, logger, 'clean_disk', plan.reason);
-    return { needed: plan.needed, deleted, freedBytes: 0, diskPctBefore, diskPctAfter: diskPctBefore, reason: plan.reason };
+    return {
+      needed: plan.needed,
+      deleted,
+      freedBytes: 0,
+      diskPctBefore,
+      diskPctAfter: diskPctBefore,
+      reason: plan.reason,
+    };
   }
   const after = await hosts.probe(target, spec).catch(() => null);
   const diskPctAfter = after?.disk?.usedPct ?? null;
@@ -61,5 +68,12 @@ export async function cleanDisk(
     },
   });
   await report(progress, logger, 'clean_disk', `Deleted ${deleted.join(', ')}: freed ${freedGb} GB`);
-  return { needed: true, deleted, freedBytes: plan.freedBytes, diskPctBefore, diskPctAfter, reason: plan.reason };
+  return {
+    needed: true,
+    deleted,
+    freedBytes: plan.freedBytes,
+    diskPctBefore,
+    diskPctAfter,
+    reason: plan.reason,
+  };
 }

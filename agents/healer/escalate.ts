@@ -25,7 +25,11 @@ export interface Escalation {
 }
 
 /** The job's incident, else the run's oldest open one. */
-async function incidentFor(store: Store, run: string, incidentId: string | undefined): Promise<Incident | null> {
+async function incidentFor(
+  store: Store,
+  run: string,
+  incidentId: string | undefined,
+): Promise<Incident | null> {
   if (incidentId !== undefined) {
     const incident = await store.incidents.get(incidentId);
     if (incident) return incident;

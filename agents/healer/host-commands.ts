@@ -93,7 +93,11 @@ export function sshHostCommands(options: SshHostCommandsOptions): HostCommands {
     },
     async cleanupCheckpoints(target, spec, files) {
       if (files.length === 0) return;
-      await run(target, 'checkpoint clean-up', REMOTE_COMMANDS.cleanupCheckpoints(paths, spec.run_dir, files));
+      await run(
+        target,
+        'checkpoint clean-up',
+        REMOTE_COMMANDS.cleanupCheckpoints(paths, spec.run_dir, files),
+      );
     },
     async configExperts(target, config) {
       const result = await run(target, 'config check', REMOTE_COMMANDS.configExperts(paths, config));
@@ -106,7 +110,8 @@ export function sshHostCommands(options: SshHostCommandsOptions): HostCommands {
           stdin: renderSecretEnvFile(secrets),
         });
         // The error text may not echo stdin, but say nothing about it anyway.
-        if (write.code !== 0) throw new RemoteCommandError(`writing the secret file on ${target.host} failed`);
+        if (write.code !== 0)
+          throw new RemoteCommandError(`writing the secret file on ${target.host} failed`);
       }
       const result = await run(target, 'launch', REMOTE_COMMANDS.launch(paths, argv));
       return { pid: parseLaunchPid(result.stdout) };
@@ -130,10 +135,14 @@ export function sshHostCommands(options: SshHostCommandsOptions): HostCommands {
       );
     },
     async restoreCheckpoint(to, _spec, source) {
-      throw new RemoteCommandError(`no remote template restores a checkpoint from ${source} onto ${to.host} yet`);
+      throw new RemoteCommandError(
+        `no remote template restores a checkpoint from ${source} onto ${to.host} yet`,
+      );
     },
     async backupCheckpoint(from, _spec, file, destination) {
-      throw new RemoteCommandError(`no remote template backs up ${file} from ${from.host} to ${destination} yet`);
+      throw new RemoteCommandError(
+        `no remote template backs up ${file} from ${from.host} to ${destination} yet`,
+      );
     },
   };
 }

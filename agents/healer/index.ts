@@ -2,7 +2,12 @@
 export type { CleanDiskResult } from './clean-disk.js';
 export { findRun, type HealerDeps, type ProgressReporter, runGpu, runTarget } from './deps.js';
 export { escalate, journalRefusal } from './escalate.js';
-export { type HostCommands, RemoteCommandError, type SshHostCommandsOptions, sshHostCommands } from './host-commands.js';
+export {
+  type HostCommands,
+  RemoteCommandError,
+  type SshHostCommandsOptions,
+  sshHostCommands,
+} from './host-commands.js';
 export { type HealerProcessorDeps, type HealerResult, healerProcessor } from './processor.js';
 export type { RestartResult } from './restart.js';
 export {
@@ -12,4 +17,10 @@ export {
   type VerifyOutcome,
   verifyLaunch,
 } from './trainer-launch.js';
-export { baselineStep, isAdvancing, sampleTrainer, type TrainerSample, verifyVerdict } from './trainer-progress.js';
+export {
+  baselineStep,
+  isAdvancing,
+  sampleTrainer,
+  type TrainerSample,
+  verifyVerdict,
+} from './trainer-progress.js';

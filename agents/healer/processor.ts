@@ -34,7 +34,8 @@ export function healerProcessor(deps: HealerProcessorDeps) {
     const spec = findRun(deps.fleet, job.run);
     if (!spec) throw new ValidationError(`no run named ${job.run} in the fleet`);
     const onProgress = deps.onProgress;
-    const progress: ProgressReporter | undefined = onProgress && ((step, text) => onProgress(job, step, text));
+    const progress: ProgressReporter | undefined =
+      onProgress && ((step, text) => onProgress(job, step, text));
     try {
       requireApproval(job.action, job, deps.fleet.policy);
       return await withLock(

@@ -91,7 +91,12 @@ export async function restartRun(
     await clock.sleep(ADVANCE_SAMPLE_MS);
     if (isAdvancing(before, await hosts.probe(target, spec))) {
       const message = 'the trainer is already running and advancing: not restarting it';
-      await store.journal.append({ type: 'DECISION', model: spec.name, message, details: { reason: job.reason } });
+      await store.journal.append({
+        type: 'DECISION',
+        model: spec.name,
+        message,
+        details: { reason: job.reason },
+      });
       await report(progress, logger, 'skipped', message);
       return { outcome: 'already_running' };
     }
@@ -129,7 +134,12 @@ async function verifyRestart(
 ): Promise<RestartResult> {
   const { store, logger } = deps;
   const windowMs = verifyWindowMs(deps.fleet);
-  await report(progress, logger, 'verify', `Waiting for the step to advance (up to ${windowMs / 60_000} min)`);
+  await report(
+    progress,
+    logger,
+    'verify',
+    `Waiting for the step to advance (up to ${windowMs / 60_000} min)`,
+  );
   const outcome = await verifyLaunch(deps, target, spec, {
     sinceHostTime: marker.hostTime,
     deadline: marker.at + windowMs,
@@ -158,8 +168,18 @@ async function verifyRestart(
       message: `restart fixed it (${job.reason}): training advancing past step ${outcome.resumedStep}`,
       details,
     });
-    await report(progress, logger, 'verified', `Training again: step ${outcome.step} (resumed at ${outcome.resumedStep})`);
-    return { outcome: 'restarted', resumedStep: outcome.resumedStep, step: outcome.step, deletedCheckpoints: deleted };
+    await report(
+      progress,
+      logger,
+      'verified',
+      `Training again: step ${outcome.step} (resumed at ${outcome.resumedStep})`,
+    );
+    return {
+      outcome: 'restarted',
+      resumedStep: outcome.resumedStep,
+      step: outcome.step,
+      deletedCheckpoints: deleted,
+    };
   }
 
   const why = describeFailure(outcome, windowMs / 60_000);
@@ -167,7 +187,11 @@ async function verifyRestart(
     type: 'RESTART_FAILED',
     model: spec.name,
     message: `restart on ${target.host} failed: ${why}`,
-    details: { reason: job.reason, outcome: outcome.kind, ...(outcome.kind === 'timeout' && { lastStep: outcome.lastStep }) },
+    details: {
+      reason: job.reason,
+      outcome: outcome.kind,
+      ...(outcome.kind === 'timeout' && { lastStep: outcome.lastStep }),
+    },
   });
   await escalate(deps, {
     run: spec.name,

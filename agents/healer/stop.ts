@@ -28,6 +28,11 @@ export async function stopRun(
     message: `training stopped on ${target.host}${step === null ? '' : ` at step ${step}`}: ${job.reason}`,
     details: { reason: job.reason, requestedBy: job.requestedBy, step },
   });
-  await report(progress, deps.logger, 'stop', `Stopped ${spec.name}${step === null ? '' : ` at step ${step}`}`);
+  await report(
+    progress,
+    deps.logger,
+    'stop',
+    `Stopped ${spec.name}${step === null ? '' : ` at step ${step}`}`,
+  );
   return { stopped: true, step };
 }

@@ -113,7 +113,10 @@ export function verifyWindowMs(fleet: Pick<Fleet, 'thresholds'>): number {
 }
 
 /** One sentence on a failed verification, for the journal and the escalation. */
-export function describeFailure(outcome: Exclude<VerifyOutcome, { kind: 'advancing' }>, windowMin: number): string {
+export function describeFailure(
+  outcome: Exclude<VerifyOutcome, { kind: 'advancing' }>,
+  windowMin: number,
+): string {
   if (outcome.kind === 'died') {
     return `the trainer died after launch${outcome.signature ? ` (${outcome.signature})` : ''}`;
   }

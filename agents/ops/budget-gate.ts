@@ -1,6 +1,11 @@
 import type { RunSpec } from '../../src/fleet/schema.js';
 import type { OpsDeps } from './deps.js';
-import { currentFleetDph, fleetSpentUsd, planReplacements, type ReplacementGrant } from './replacement-budget.js';
+import {
+  currentFleetDph,
+  fleetSpentUsd,
+  planReplacements,
+  type ReplacementGrant,
+} from './replacement-budget.js';
 
 /**
  * Whether `run` may rent a replacement at `dph` now: the fleet budget (checkBudget) with the

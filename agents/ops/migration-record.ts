@@ -102,13 +102,21 @@ export function migrationRecordKey(prefix: string, key: string): string {
   return `${prefix}:ops:migration:${key}`;
 }
 
-export async function loadMigrationRecord(redis: Redis, prefix: string, key: string): Promise<MigrationRecord | null> {
+export async function loadMigrationRecord(
+  redis: Redis,
+  prefix: string,
+  key: string,
+): Promise<MigrationRecord | null> {
   const redisKey = migrationRecordKey(prefix, key);
   const raw = await redis.get(redisKey);
   return raw === null ? null : parseStored(MigrationRecordSchema, raw, redisKey);
 }
 
-export async function saveMigrationRecord(redis: Redis, prefix: string, record: MigrationRecord): Promise<void> {
+export async function saveMigrationRecord(
+  redis: Redis,
+  prefix: string,
+  record: MigrationRecord,
+): Promise<void> {
   const valid = MigrationRecordSchema.parse(record);
   await redis.set(migrationRecordKey(prefix, record.key), JSON.stringify(valid), 'PX', RECORD_TTL_MS);
 }

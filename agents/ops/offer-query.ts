@@ -1,4 +1,4 @@
-import { PROFILE_KEY, type Fleet, type RunSpec } from '../../src/fleet/schema.js';
+import { type Fleet, PROFILE_KEY, type RunSpec } from '../../src/fleet/schema.js';
 import type { Filter, OfferQuery } from '../../src/infra/vast/types.js';
 import { type Billing, DEFAULT_MIN_GPU_RAM_MB, requiredDiskGb } from './offer-ranking.js';
 

@@ -82,7 +82,10 @@ export const CHECKPOINT_DISK_FACTOR = 8;
 export const FALLBACK_STEPS_PER_HOUR = 500;
 
 /** Disk (GB) a replacement must have: the fleet's rental size, and room for the checkpoints. */
-export function requiredDiskGb(run: Pick<RunSpec, 'checkpoint_size_gb'>, fleet: Pick<Fleet, 'disk_gb'>): number {
+export function requiredDiskGb(
+  run: Pick<RunSpec, 'checkpoint_size_gb'>,
+  fleet: Pick<Fleet, 'disk_gb'>,
+): number {
   return Math.max(fleet.disk_gb, Math.ceil(run.checkpoint_size_gb * CHECKPOINT_DISK_FACTOR));
 }
 
@@ -125,7 +128,11 @@ export function evaluateOffer(offer: VastOffer, ctx: RankContext): Evaluation {
   const profile = profileFor(ctx, offer);
   if (typeof profile === 'string') return reject(offer, 'no_profile', profile);
   if (profile.nproc > offer.num_gpus) {
-    return reject(offer, 'no_profile', `profile wants ${profile.nproc} processes, the offer has ${offer.num_gpus} GPUs`);
+    return reject(
+      offer,
+      'no_profile',
+      `profile wants ${profile.nproc} processes, the offer has ${offer.num_gpus} GPUs`,
+    );
   }
   const minRam = ctx.minGpuRamMb ?? DEFAULT_MIN_GPU_RAM_MB;
   if (!(offer.gpu_ram >= minRam)) {
@@ -133,10 +140,18 @@ export function evaluateOffer(offer: VastOffer, ctx: RankContext): Evaluation {
   }
   const disk = requiredDiskGb(ctx.run, ctx.fleet);
   if (!(offer.disk_space >= disk)) {
-    return reject(offer, 'disk', `${offer.disk_space} GB of disk is below the ${disk} GB the checkpoints need`);
+    return reject(
+      offer,
+      'disk',
+      `${offer.disk_space} GB of disk is below the ${disk} GB the checkpoints need`,
+    );
   }
   if (!(offer.reliability >= policy.offers.reliability_min)) {
-    return reject(offer, 'reliability', `reliability ${offer.reliability} is below ${policy.offers.reliability_min}`);
+    return reject(
+      offer,
+      'reliability',
+      `reliability ${offer.reliability} is below ${policy.offers.reliability_min}`,
+    );
   }
   if (!(offer.inet_down >= policy.offers.min_inet_down_mbps)) {
     return reject(

@@ -84,7 +84,10 @@ export async function proposeMigration(
 ): Promise<OffersResult> {
   const { store, fleet, logger } = deps;
   if (spec.host) {
-    throw new PolicyViolation('static_host', `${spec.name} runs on static host ${spec.host.host}: nothing to rent`);
+    throw new PolicyViolation(
+      'static_host',
+      `${spec.name} runs on static host ${spec.host.host}: nothing to rent`,
+    );
   }
   const { ranking, currentStep } = await searchAndRank(deps, spec);
   const top = ranking.ranked.slice(0, PROPOSAL_OFFERS);
@@ -97,7 +100,11 @@ export async function proposeMigration(
       message: `cannot propose a replacement: ${why}`,
       details: { reason: why, rejected: ranking.rejected.length },
     });
-    await escalate(deps, { run: spec.name, incidentId: job.incidentId, message: `${why}: a human must choose` });
+    await escalate(deps, {
+      run: spec.name,
+      incidentId: job.incidentId,
+      message: `${why}: a human must choose`,
+    });
     await report(progress, logger, 'offers', `No acceptable offer: ${why}`);
     throw new ActionFailedError(why);
   }

@@ -1,5 +1,5 @@
-import { checkBudget } from '../../src/fleet/policy/budget.js';
 import type { RunHealth } from '../../src/fleet/health/types.js';
+import { checkBudget } from '../../src/fleet/policy/budget.js';
 import type { Policy } from '../../src/fleet/schema.js';
 import type { RunState } from '../../src/state/types.js';
 
