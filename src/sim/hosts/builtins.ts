@@ -350,7 +350,7 @@ function dfLine(host: BuiltinHost): string[] {
   return ['overlay', String(total), String(used), String(avail), `${pct}%`, '/'];
 }
 
-/** GNU df -P column layout: the device left-aligned, numbers right-aligned. */
+/** GNU df -P layout: columns as wide as their widest cell (the device at least 14), numbers right-aligned. */
 function formatDf(rows: readonly string[][]): string {
   const header = ['Filesystem', '1024-blocks', 'Used', 'Available', 'Capacity', 'Mounted on'];
   const all = [header, ...rows];
@@ -360,7 +360,7 @@ function formatDf(rows: readonly string[][]): string {
       [
         r[0]!.padEnd(Math.max(width(0), 14)),
         r[1]!.padStart(width(1)),
-        r[2]!.padStart(Math.max(width(2), 9)),
+        r[2]!.padStart(width(2)),
         r[3]!.padStart(width(3)),
         r[4]!.padStart(width(4)),
         r[5]!,
@@ -439,7 +439,8 @@ const killall: Builtin = (host, args) => {
   for (let i = 0; i < args.length; i += 1) {
     const a = args[i]!;
     if (a === '-s') {
-      const s = SIGNALS[`-${args[((i += 1))] ?? ''}`];
+      i += 1;
+      const s = SIGNALS[`-${args[i] ?? ''}`];
       if (!s) return fail(1, `killall: unknown signal; killall -l lists signals.\n`);
       signal = s;
     } else if (a.startsWith('-')) {
