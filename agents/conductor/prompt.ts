@@ -58,7 +58,11 @@ export function loadPromptTemplates(dir: string = promptsDir()): PromptTemplates
  * Fills `{{name}}` placeholders and drops `<!-- comments -->`. A placeholder without a value is
  * an error, never left in the prompt for the model to puzzle over.
  */
-export function renderTemplate(template: string, vars: Readonly<Record<string, string>>, name = 'prompt'): string {
+export function renderTemplate(
+  template: string,
+  vars: Readonly<Record<string, string>>,
+  name = 'prompt',
+): string {
   const missing = new Set<string>();
   const text = template.replace(COMMENT, '').replace(PLACEHOLDER, (match, key: string) => {
     const value = vars[key];
@@ -69,7 +73,9 @@ export function renderTemplate(template: string, vars: Readonly<Record<string, s
     return value;
   });
   if (missing.size > 0) {
-    throw new ConfigError(`prompts/${name}.md: no value for ${[...missing].map((k) => `{{${k}}}`).join(', ')}`);
+    throw new ConfigError(
+      `prompts/${name}.md: no value for ${[...missing].map((k) => `{{${k}}}`).join(', ')}`,
+    );
   }
   return `${text.trim()}\n`;
 }
@@ -116,7 +122,9 @@ export function diskCleanupText(policy: Pick<Policy, 'disk_cleanup'>): string {
   );
 }
 
-export function recurringRuleText(thresholds: Pick<Thresholds, 'recurring_count' | 'recurring_window_hours'>): string {
+export function recurringRuleText(
+  thresholds: Pick<Thresholds, 'recurring_count' | 'recurring_window_hours'>,
+): string {
   return (
     `An issue that recurs ${thresholds.recurring_count} or more times (same run, same kind) within ` +
     `${thresholds.recurring_window_hours} h escalates: a person is paged with the journal history of the fixes ` +

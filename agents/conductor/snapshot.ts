@@ -1,7 +1,7 @@
 import type { RunHealth } from '../../src/fleet/health/types.js';
 import type { Fleet } from '../../src/fleet/schema.js';
-import type { Store } from '../../src/state/store.js';
 import { buildStatusInstance } from '../../src/state/status-snapshot.js';
+import type { Store } from '../../src/state/store.js';
 import type { Incident, RunState, StatusInstance } from '../../src/state/types.js';
 
 /**
@@ -26,7 +26,11 @@ export interface FleetView {
 
 const REASON_MAX = 240;
 
-export async function loadFleetView(store: Store, fleet: Pick<Fleet, 'runs'>, now: number): Promise<FleetView> {
+export async function loadFleetView(
+  store: Store,
+  fleet: Pick<Fleet, 'runs'>,
+  now: number,
+): Promise<FleetView> {
   const names = fleet.runs.map((r) => r.name);
   const [states, health, incidents] = await Promise.all([
     store.listRunStates(),
@@ -82,8 +86,5 @@ export function fleetRowLine(row: FleetRow): string {
 }
 
 export function renderFleetSnapshot(view: FleetView): string {
-  return [
-    ...view.rows.map(fleetRowLine),
-    `fleet cost: $${view.totalCostHr.toFixed(2)}/h`,
-  ].join('\n');
+  return [...view.rows.map(fleetRowLine), `fleet cost: $${view.totalCostHr.toFixed(2)}/h`].join('\n');
 }

@@ -66,7 +66,9 @@ export function createLlmClient(
         { ...request, model, stream: false },
         {
           ...(requestOptions.signal !== undefined && { signal: requestOptions.signal }),
-          ...(requestOptions.timeoutMs !== undefined && { timeout: Math.max(1, Math.round(requestOptions.timeoutMs)) }),
+          ...(requestOptions.timeoutMs !== undefined && {
+            timeout: Math.max(1, Math.round(requestOptions.timeoutMs)),
+          }),
         },
       );
     },

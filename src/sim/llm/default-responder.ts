@@ -1,5 +1,5 @@
-import type { FakeStep } from './script.js';
 import { type FakeRequest, lastToolResults, lastUserText } from './request.js';
+import type { FakeStep } from './script.js';
 
 /**
  * What the fake model does when no step is scripted (the demo): look at the fleet with the
@@ -33,7 +33,9 @@ export function defaultResponder(request: FakeRequest): FakeStep {
   const names = toolNames(request);
   const question = lastUserText(request);
   const run = knownRuns(request).find((name) => question.includes(name));
-  if (run && names.includes('run_detail')) return { kind: 'tool_use', calls: [{ name: 'run_detail', input: { run } }] };
-  if (names.includes('fleet_status')) return { kind: 'tool_use', calls: [{ name: 'fleet_status', input: {} }] };
+  if (run && names.includes('run_detail'))
+    return { kind: 'tool_use', calls: [{ name: 'run_detail', input: { run } }] };
+  if (names.includes('fleet_status'))
+    return { kind: 'tool_use', calls: [{ name: 'fleet_status', input: {} }] };
   return { kind: 'text', text: '(simulated model) I have no tools to look at the fleet with.' };
 }

@@ -1,5 +1,5 @@
 export { defaultResponder } from './default-responder.js';
-export { CACHE_LOOKBACK_BLOCKS, type CacheUsage, PromptCache, type PromptBlock } from './prompt-cache.js';
+export { CACHE_LOOKBACK_BLOCKS, type CacheUsage, type PromptBlock, PromptCache } from './prompt-cache.js';
 export {
   estimateTokens,
   type FakeRequest,

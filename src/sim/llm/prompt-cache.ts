@@ -116,7 +116,8 @@ export class PromptCache {
     for (const i of breakpoints) {
       const end = prefixTokens[i] ?? 0;
       if (end <= covered) continue;
-      const field = blocks[i]?.breakpoint === '1h' ? 'ephemeral_1h_input_tokens' : 'ephemeral_5m_input_tokens';
+      const field =
+        blocks[i]?.breakpoint === '1h' ? 'ephemeral_1h_input_tokens' : 'ephemeral_5m_input_tokens';
       created[field] += end - covered;
       covered = end;
     }

@@ -11,7 +11,10 @@ const CacheControlSchema = z
   .nullable()
   .optional();
 
-export const ContentBlockSchema = z.looseObject({ type: z.string().min(1), cache_control: CacheControlSchema });
+export const ContentBlockSchema = z.looseObject({
+  type: z.string().min(1),
+  cache_control: CacheControlSchema,
+});
 export type FakeContentBlock = z.infer<typeof ContentBlockSchema>;
 
 const MessageSchema = z.object({
@@ -50,7 +53,9 @@ function withoutCacheControl(value: Record<string, unknown>): string {
   return JSON.stringify(rest);
 }
 
-function ttlOf(value: { cache_control?: { ttl?: CacheTtl | undefined } | null | undefined }): CacheTtl | undefined {
+function ttlOf(value: {
+  cache_control?: { ttl?: CacheTtl | undefined } | null | undefined;
+}): CacheTtl | undefined {
   return value.cache_control ? (value.cache_control.ttl ?? '5m') : undefined;
 }
 
@@ -80,7 +85,8 @@ export function promptBlocks(request: FakeRequest): PromptBlock[] {
   const system = request.system;
   if (typeof system === 'string') blocks.push(block(`system:${system}`, estimateTokens(system), undefined));
   else if (system) {
-    for (const b of system) blocks.push(block(`system:${withoutCacheControl(b)}`, estimateTokens(String(b.text ?? '')), ttlOf(b)));
+    for (const b of system)
+      blocks.push(block(`system:${withoutCacheControl(b)}`, estimateTokens(String(b.text ?? '')), ttlOf(b)));
   }
   for (const message of request.messages) blocks.push(...messageBlocks(message));
   // Top-level cache_control (automatic caching) marks the last cacheable block.

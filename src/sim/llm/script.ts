@@ -42,9 +42,24 @@ export const fakeReply = {
     message: 'Number of request tokens has exceeded your per-minute rate limit',
     retryAfterS,
   }),
-  overloaded: (): FakeStep => ({ kind: 'error', status: 529, type: 'overloaded_error', message: 'Overloaded' }),
-  serverError: (): FakeStep => ({ kind: 'error', status: 500, type: 'api_error', message: 'Internal server error' }),
-  error: (status: number, type: string, message: string): FakeStep => ({ kind: 'error', status, type, message }),
+  overloaded: (): FakeStep => ({
+    kind: 'error',
+    status: 529,
+    type: 'overloaded_error',
+    message: 'Overloaded',
+  }),
+  serverError: (): FakeStep => ({
+    kind: 'error',
+    status: 500,
+    type: 'api_error',
+    message: 'Internal server error',
+  }),
+  error: (status: number, type: string, message: string): FakeStep => ({
+    kind: 'error',
+    status,
+    type,
+    message,
+  }),
   slow: (delayMs: number, then: FakeStep): FakeStep => ({ kind: 'slow', delayMs, then }),
 };
 
@@ -61,7 +76,8 @@ export function contentOf(step: Extract<FakeStep, { kind: 'text' | 'tool_use' }>
   content: FakeResponseBlock[];
   stopReason: 'end_turn' | 'tool_use';
 } {
-  if (step.kind === 'text') return { content: [{ type: 'text', text: step.text, citations: null }], stopReason: 'end_turn' };
+  if (step.kind === 'text')
+    return { content: [{ type: 'text', text: step.text, citations: null }], stopReason: 'end_turn' };
   const content: FakeResponseBlock[] = [];
   if (step.text) content.push({ type: 'text', text: step.text, citations: null });
   for (const call of step.calls) {

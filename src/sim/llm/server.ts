@@ -107,7 +107,12 @@ function headerRecord(req: IncomingMessage): Record<string, string> {
   return record;
 }
 
-function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   if (res.destroyed || res.headersSent) return;
   const text = JSON.stringify(body);
   res.writeHead(status, {
@@ -137,7 +142,8 @@ function parseRequest(raw: string): FakeRequest {
     throw new HttpFailure(400, `${where}: ${issue?.message ?? 'invalid request'}`);
   }
   const request = parsed.data;
-  if (request.stream === true) throw new HttpFailure(400, 'stream: the fake API only answers non-streaming requests');
+  if (request.stream === true)
+    throw new HttpFailure(400, 'stream: the fake API only answers non-streaming requests');
   const breakpoints = countBreakpoints(request);
   if (breakpoints > MAX_CACHE_BREAKPOINTS) {
     throw new HttpFailure(
@@ -154,7 +160,10 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
   const logger = options.logger ?? silentLogger;
   const queue: FakeStep[] = [...(options.script ?? [])];
   const fallback = options.fallback ?? defaultResponder;
-  const cache = new PromptCache({ minTokens: options.minCacheableTokens ?? 1024, now: options.now ?? Date.now });
+  const cache = new PromptCache({
+    minTokens: options.minCacheableTokens ?? 1024,
+    now: options.now ?? Date.now,
+  });
   const requests: FakeRequest[] = [];
   const exchanges: FakeExchange[] = [];
   const timers = new Set<NodeJS.Timeout>();
