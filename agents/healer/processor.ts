@@ -41,10 +41,10 @@ export function healerProcessor(deps: HealerProcessorDeps) {
       return await withLock(
         deps.redis,
         instanceLockKey(deps.prefix, job.run),
-        async (): Promise<HealerResult> => {
+        async (signal): Promise<HealerResult> => {
           switch (job.action) {
             case 'restart':
-              return { action: 'restart', ...(await restartRun(deps, job, spec, progress)) };
+              return { action: 'restart', ...(await restartRun(deps, job, spec, progress, signal)) };
             case 'clean_disk':
               return { action: 'clean_disk', ...(await cleanDisk(deps, job, spec, progress)) };
             case 'collect_logs':

@@ -72,6 +72,7 @@ export async function restartRun(
   job: HealerJob,
   spec: RunSpec,
   progress?: ProgressReporter,
+  signal?: AbortSignal,
 ): Promise<RestartResult> {
   const { store, hosts, clock, logger } = deps;
   const state = await store.getRunState(spec.name);
@@ -86,9 +87,9 @@ export async function restartRun(
   if (before.processAlive === true) {
     if (marker) {
       logger.info({ run: spec.name }, 'restart retried after its launch: verifying, not launching again');
-      return verifyRestart(deps, job, spec, target, marker, [], progress);
+      return verifyRestart(deps, job, spec, target, marker, [], progress, signal);
     }
-    await clock.sleep(ADVANCE_SAMPLE_MS);
+    await clock.sleep(ADVANCE_SAMPLE_MS, signal);
     if (isAdvancing(before, await hosts.probe(target, spec))) {
       const message = 'the trainer is already running and advancing: not restarting it';
       await store.journal.append({
@@ -120,7 +121,7 @@ export async function restartRun(
   const launched: LaunchMarker = { target: targetId(target), at: clock.now(), hostTime: stopped.hostTime };
   await hosts.launch(target, argv);
   await writeMarker(deps, spec.name, launched);
-  return verifyRestart(deps, job, spec, target, launched, deleted, progress);
+  return verifyRestart(deps, job, spec, target, launched, deleted, progress, signal);
 }
 
 async function verifyRestart(
@@ -131,6 +132,7 @@ async function verifyRestart(
   marker: LaunchMarker,
   deleted: string[],
   progress: ProgressReporter | undefined,
+  signal: AbortSignal | undefined,
 ): Promise<RestartResult> {
   const { store, logger } = deps;
   const windowMs = verifyWindowMs(deps.fleet);
@@ -143,6 +145,7 @@ async function verifyRestart(
   const outcome = await verifyLaunch(deps, target, spec, {
     sinceHostTime: marker.hostTime,
     deadline: marker.at + windowMs,
+    signal,
   });
   await deps.redis.del(store.keys.meta(markerKey(spec.name)));
 
