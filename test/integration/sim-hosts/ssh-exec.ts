@@ -36,9 +36,12 @@ export function connect(
   const client = new Client();
   const expected = options.hostKey ? keyBlob(options.hostKey) : null;
   return new Promise((resolve, reject) => {
+    // Errors after a failed handshake (a hung server closing later) must not go unhandled.
+    client.on('error', (err) => {
+      reject(err);
+      client.destroy();
+    });
     client.once('ready', () => {
-      client.removeListener('error', reject);
-      client.on('error', () => {});
       resolve({
         run: (command, runOptions = {}) =>
           new Promise<RunResult>((done, fail) => {
@@ -67,7 +70,6 @@ export function connect(
         close: () => client.end(),
       });
     });
-    client.once('error', reject);
     client.connect({
       host: '127.0.0.1',
       port,
