@@ -181,6 +181,7 @@ export class SimHost implements ShellHost, TrainerHost {
     this.nextPid += this.gpuCount + 4;
     const trainer = new TrainerProcess(this, {
       argv,
+      // The env given at rent is the container's; channel env and the sourced secret file override it.
       env: { ...this.spec.env, ...env },
       pid,
       atMs: this.nowMs(),

@@ -40,7 +40,7 @@ export type CrashSignature = 'oom' | 'nccl' | 'killed';
 
 export const HEARTBEAT_INTERVAL_MS = 30_000;
 /** Step lines generated per stretch of constant speed; older ones would scroll out of the kept log anyway. */
-const MAX_LINES_PER_STRETCH = 2000;
+const MAX_LINES_PER_STRETCH = 500;
 const GPU_UTIL_TRAINING = 97;
 /** A hung collective spins the GPUs (NCCL busy-waits). */
 const GPU_UTIL_HUNG = 100;

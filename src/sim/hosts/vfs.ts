@@ -25,7 +25,7 @@ export interface FileSnapshot {
 }
 
 /** Lines of a log kept in memory (what `tail` and `cat` can show). */
-export const LOG_LINES_KEPT = 2000;
+export const LOG_LINES_KEPT = 500;
 
 export class DiskFullError extends Error {
   override readonly name = 'DiskFullError';
