@@ -1,19 +1,40 @@
+import { errorMessage } from '../../src/errors.js';
 import type { RunSpec } from '../../src/fleet/schema.js';
 import type { OpsDeps } from './deps.js';
 import {
   currentFleetDph,
   fleetSpentUsd,
+  isDown,
   planReplacements,
   type ReplacementGrant,
 } from './replacement-budget.js';
+import { searchAndRank } from './search.js';
 
 /**
  * Whether `run` may rent a replacement at `dph` now: the fleet budget (checkBudget) with the
  * runs that also wait for a replacement taken into account by priority. Reads the store; the
  * decision itself is planReplacements (pure).
  */
+type GateDeps = Pick<OpsDeps, 'fleet' | 'store' | 'clock' | 'vast' | 'logger'>;
+
+/** What another waiting run's replacement would cost: its best offer now, else its last price. */
+async function estimateFor(
+  deps: GateDeps,
+  spec: RunSpec,
+  lastPrice: number,
+  fallback: number,
+): Promise<number> {
+  try {
+    const best = (await searchAndRank(deps, spec)).ranking.ranked[0];
+    if (best) return best.pricePerHour;
+  } catch (err) {
+    deps.logger.warn({ run: spec.name, err: errorMessage(err) }, 'could not price a waiting run');
+  }
+  return lastPrice > 0 ? lastPrice : fallback;
+}
+
 export async function replacementGrant(
-  deps: Pick<OpsDeps, 'fleet' | 'store' | 'clock'>,
+  deps: GateDeps,
   spec: RunSpec,
   dph: number,
 ): Promise<ReplacementGrant> {
@@ -23,16 +44,16 @@ export async function replacementGrant(
   const waiting = fleet.runs.filter((r) => {
     if (r.name === spec.name || r.host) return false;
     const state = states.find((s) => s.run === r.name);
-    return healths.get(r.name)?.status === 'preempted' && state?.complete !== true;
+    return isDown(state, healths.get(r.name)) && state?.complete !== true;
   });
-  const requests = [
-    { run: spec.name, priority: spec.priority, dph },
-    ...waiting.map((r) => {
-      const last = states.find((s) => s.run === r.name)?.costPerHr ?? 0;
-      // Its last price is the best guess of what its replacement will cost.
-      return { run: r.name, priority: r.priority, dph: last > 0 ? last : dph };
-    }),
-  ];
+  const others = await Promise.all(
+    waiting.map(async (r) => ({
+      run: r.name,
+      priority: r.priority,
+      dph: await estimateFor(deps, r, states.find((s) => s.run === r.name)?.costPerHr ?? 0, dph),
+    })),
+  );
+  const requests = [{ run: spec.name, priority: spec.priority, dph }, ...others];
   const grants = planReplacements(
     requests,
     { currentFleetDph: currentFleetDph(states, healths), spentUsd: fleetSpentUsd(states, deps.clock.now()) },

@@ -28,7 +28,9 @@ export { type OpsResult, opsProcessor } from './processor.js';
 export {
   currentFleetDph,
   fleetSpentUsd,
+  isDown,
   planReplacements,
   type ReplacementGrant,
   type ReplacementRequest,
 } from './replacement-budget.js';
+export { searchAndRank } from './search.js';

@@ -35,7 +35,7 @@ import {
 } from './migration-record.js';
 import { offerByIdQuery } from './offer-query.js';
 import { evaluateOffer, type RankedOffer, requiredDiskGb } from './offer-ranking.js';
-import { searchAndRank } from './offers.js';
+import { searchAndRank } from './search.js';
 
 /**
  * The approved migration of a run to a new instance, as a resumable job (see migration-record.ts

@@ -1,15 +1,13 @@
 import { ActionFailedError, PolicyViolation } from '../../src/errors.js';
 import type { RunSpec } from '../../src/fleet/schema.js';
-import type { VastOffer } from '../../src/infra/vast/types.js';
 import type { OpsJob } from '../../src/queues/jobs.js';
-import { measuredStepsPerHour } from '../../src/state/exports.js';
 import type { Proposal } from '../../src/state/types.js';
 import { type ProgressReporter, report } from '../healer/deps.js';
 import { escalate } from '../healer/escalate.js';
 import { replacementGrant } from './budget-gate.js';
 import type { OpsDeps } from './deps.js';
-import { buildOfferQuery } from './offer-query.js';
-import { type RankedOffer, type Ranking, rankOffers } from './offer-ranking.js';
+import type { RankedOffer, Ranking } from './offer-ranking.js';
+import { searchAndRank } from './search.js';
 
 /**
  * The `offers` job: search and rank replacements for a run, then store a single-use migration
@@ -58,22 +56,6 @@ export function rejectionSummary(ranking: Ranking): string {
     .sort((a, b) => b[1] - a[1])
     .map(([rule, n]) => `${n} ${rule}`)
     .join(', ');
-}
-
-export async function searchAndRank(
-  deps: Pick<OpsDeps, 'vast' | 'fleet' | 'store'>,
-  spec: RunSpec,
-): Promise<{ ranking: Ranking; offers: VastOffer[]; currentStep: number }> {
-  const health = await deps.store.getHealth(spec.name);
-  const currentStep = health?.step ?? 0;
-  const offers = await deps.vast.searchOffers(buildOfferQuery(spec, deps.fleet));
-  const ranking = rankOffers(offers, {
-    run: spec,
-    fleet: deps.fleet,
-    currentStep,
-    measuredStepsPerHour: health ? measuredStepsPerHour(health.stepHistory) : null,
-  });
-  return { ranking, offers, currentStep };
 }
 
 export async function proposeMigration(

@@ -32,8 +32,15 @@ export interface FleetSpend {
   spentUsd?: number;
 }
 
-function isDown(health: RunHealth | undefined): boolean {
-  return health?.status === 'preempted';
+/**
+ * Down = its latest health says preempted about the instance it has now. After a migration the
+ * run has a new instance while the stored health may still describe the old one until the next
+ * sweep: that run is billing again.
+ */
+export function isDown(state: RunState | undefined, health: RunHealth | undefined): boolean {
+  if (health?.status !== 'preempted') return false;
+  const seen = health.instanceId;
+  return seen === undefined || seen === null || state === undefined || seen === state.instanceId;
 }
 
 /** $/h the fleet pays now. `exclude` leaves out runs whose spend the caller accounts for itself. */
@@ -46,7 +53,7 @@ export function currentFleetDph(
   for (const state of states) {
     if (exclude.has(state.run) || state.complete) continue;
     if (state.instanceId === null && state.sshHost === null) continue;
-    if (isDown(healths.get(state.run))) continue;
+    if (isDown(state, healths.get(state.run))) continue;
     total += state.costPerHr;
   }
   return total;

@@ -102,7 +102,7 @@ export function fakeFleetHosts(clock: Clock): FakeFleetHosts {
 
   function reach(target: SshTarget): FakeMachine {
     const m = machines.get(key(target));
-    if (!m || m.power !== 'running' || !m.reachable) {
+    if (m?.power !== 'running' || !m.reachable) {
       throw new SshConnectError(`connect ECONNREFUSED ${target.host}:${target.port}`);
     }
     return m;

@@ -103,6 +103,14 @@ describe('currentFleetDph and fleetSpentUsd', () => {
     expect(currentFleetDph(states, healths)).toBeCloseTo(1.2, 10);
   });
 
+  it('counts a run again once it moved to a new instance, though its stored health still says preempted', () => {
+    const moved = state('moved', { instanceId: 200, costPerHr: 0.7 });
+    const stale = { ...health('moved', 'preempted'), instanceId: 100 };
+    expect(currentFleetDph([moved], new Map([['moved', stale]]))).toBeCloseTo(0.7, 10);
+    const current = { ...health('moved', 'preempted'), instanceId: 200 };
+    expect(currentFleetDph([moved], new Map([['moved', current]]))).toBe(0);
+  });
+
   it('adds what gone instances cost to what current ones cost since they started', () => {
     const hour = 3_600_000;
     const states = [
