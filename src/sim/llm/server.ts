@@ -27,7 +27,7 @@ export interface FakeAnthropicOptions {
   script?: readonly FakeStep[];
   /** Decides when the queue is empty (default: a small tool-using responder for the demo). */
   fallback?: FakeResponder;
-  /** When set, requests must present exactly this x-api-key. */
+  /** When set, requests must present exactly this key (x-api-key or Authorization: Bearer). */
   apiKey?: string;
   /** Shortest cacheable prefix in tokens (default 1024, the Sonnet models' minimum). */
   minCacheableTokens?: number;
@@ -189,8 +189,13 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
     });
   }
 
+  /**
+   * The API takes the key as `x-api-key` (curl, older SDKs) or as `Authorization: Bearer` (what
+   * SDK 1.x sends for `apiKey`).
+   */
   function checkHeaders(headers: Record<string, string>): void {
-    const key = headers['x-api-key'];
+    const bearer = /^Bearer\s+(.+)$/i.exec(headers.authorization ?? '')?.[1];
+    const key = headers['x-api-key'] ?? bearer;
     if (!key || (options.apiKey !== undefined && key !== options.apiKey)) {
       throw new HttpFailure(401, 'invalid x-api-key');
     }
