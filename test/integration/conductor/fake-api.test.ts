@@ -69,6 +69,26 @@ describe('fake Anthropic Messages API', () => {
     expect(fake.requests[0]?.messages).toEqual([{ role: 'user', content: 'hi' }]);
   });
 
+  it('accepts the key as x-api-key too, as the API does', async () => {
+    fake.enqueue(fakeReply.text('ok'));
+    const response = await fetch(`${fake.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'x-api-key': apiKey, 'anthropic-version': '2023-06-01', 'content-type': 'application/json' },
+      body: JSON.stringify({ model: MODEL, max_tokens: 8, messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    expect(response.status).toBe(200);
+    const missingVersion = await fetch(`${fake.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'x-api-key': apiKey, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(missingVersion.status).toBe(400);
+    expect(await missingVersion.json()).toMatchObject({
+      type: 'error',
+      error: { type: 'invalid_request_error' },
+    });
+  });
+
   it('returns tool_use blocks with stop_reason tool_use', async () => {
     fake.enqueue(fakeReply.toolUse('fleet_status', {}, 'Let me look.'));
     const message = await client().messages.create({

@@ -228,6 +228,18 @@ describe('conductor turn', () => {
     expect(result.text).toContain('The LLM is unavailable right now: the request to Anthropic timed out');
   });
 
+  it('bounds the wall time of a turn', async () => {
+    const h = harness();
+    h.fake.enqueue(fakeReply.slow(3000, fakeReply.text('too late')));
+    const started = Date.now();
+    const result = await runConductorTurn(h.turnDeps({ limits: { maxWallMs: 200 } }), {
+      question: 'x',
+      history: [],
+    });
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(result.text).toContain('the answer took longer than the time allowed for one turn');
+  });
+
   it('answers from the rules without an API key: status, journal and log of the run named', async () => {
     const h = harness();
     const result = await runConductorTurn(h.turnDeps({ llm: null }), {
