@@ -97,3 +97,29 @@ export function manualClock(start = Date.UTC(2026, 0, 1)): ManualClock {
     },
   };
 }
+
+/** A scaled clock whose speed can change while it runs (time never jumps when it does). */
+export interface AdjustableClock extends Clock {
+  setSpeed(speed: number): void;
+}
+
+export function adjustableClock(initialSpeed: number, start: number = Date.now()): AdjustableClock {
+  if (!(initialSpeed > 0)) throw new RangeError(`clock speed must be positive, got ${initialSpeed}`);
+  let base = start;
+  let realBase = Date.now();
+  let speed = initialSpeed;
+  const now = () => base + (Date.now() - realBase) * speed;
+  return {
+    now,
+    sleep: (ms, signal) => realSleep(ms / speed, signal),
+    get speed() {
+      return speed;
+    },
+    setSpeed(next) {
+      if (!(next > 0)) throw new RangeError(`clock speed must be positive, got ${next}`);
+      base = now();
+      realBase = Date.now();
+      speed = next;
+    },
+  };
+}

@@ -125,7 +125,7 @@ export interface Config {
   readonly workerConcurrency: number;
 }
 
-export const DEFAULT_MODEL = 'claude-sonnet-4-5';
+export const DEFAULT_MODEL = 'claude-sonnet-5-5';
 export const DEFAULT_FLEET_FILE = 'fleet.example.yaml';
 
 function formatPath(segments: readonly PropertyKey[]): string {

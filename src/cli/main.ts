@@ -171,8 +171,8 @@ const invokedDirectly = process.argv[1] && import.meta.url.endsWith(process.argv
 if (invokedDirectly) {
   main(process.argv.slice(2)).then(
     (code) => {
-      // Roles keep running until a signal closes them; views exit here.
-      if (code !== -1) process.exitCode = code;
+      // Roles resolve only after their ordered shutdown: nothing is left to finish.
+      process.exit(code);
     },
     (err) => {
       process.stderr.write(`conductor: ${errorMessage(err)}\n`);

@@ -1,0 +1,6 @@
+import { hostsScenario } from './scenarios/hosts.js';
+import { sweepScenario } from './scenarios/sweep.js';
+import type { BenchScenario } from './types.js';
+
+/** Every benchmark scenario, in the order `npm run bench` runs them. */
+export const SCENARIOS: readonly BenchScenario[] = [hostsScenario, sweepScenario];

@@ -1,0 +1,108 @@
+import { parseArgs } from 'node:util';
+import ssh2 from 'ssh2';
+import { remoteProbe } from '../../agents/monitor/probe.js';
+import type { CliIo } from '../cli/main.js';
+import { scaledClock } from '../clock.js';
+import type { Config } from '../config.js';
+import { ensureRedis } from '../infra/redis/bootstrap.js';
+import { createLogger } from '../logger.js';
+import { createContext, registerContextShutdown } from '../service/context.js';
+import { slackWebClient, startSlackApp } from '../service/slack-app.js';
+import { startWorkers } from '../service/workers.js';
+import { DEFAULT_SCENARIO, loadScenario } from '../sim/scenario.js';
+import { APPROVER_USER_ID, startLocalSlack } from '../sim/slack/index.js';
+import { startSimWorld } from '../sim/world.js';
+
+const DEMO_SIGNING_SECRET = 'local-demo-signing-secret';
+const DEMO_BOT_TOKEN = 'xoxb-local-demo-token';
+const DEMO_CHANNEL = 'CTRAINOPS';
+
+/**
+ * `conductor demo`: everything on this machine. A private Redis if none is reachable, the
+ * simulated Vast.ai cloud and SSH hosts with the default scenario, the local Slack page, the Bolt
+ * app and all workers. Prints the URL to open.
+ */
+export async function runDemo(config: Config, args: string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { scenario: { type: 'string' }, speed: { type: 'string' }, port: { type: 'string' } },
+    strict: true,
+  });
+  const runs = config.fleet.runs.map((r) => r.name);
+  const scenario = values.scenario ? loadScenario(values.scenario, runs) : DEFAULT_SCENARIO;
+  const speed = values.speed ? Number(values.speed) : scenario.speed;
+  if (!(speed > 0 && speed <= 10_000))
+    throw new Error('--speed must be a number from 0 (exclusive) to 10000');
+
+  const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel, name: 'demo' });
+  const redis = await ensureRedis(config.redisUrl, config.redisUrlExplicit);
+  if (redis.owned) io.err(`demo: started a private Redis at ${redis.url}`);
+  const clock = scaledClock(speed);
+  const keys = ssh2.utils.generateKeyPairSync('ed25519');
+  const world = await startSimWorld({
+    clock,
+    fleet: config.fleet,
+    scenario,
+    authorizedKey: keys.public,
+    logger,
+  });
+  const slack = await startLocalSlack({
+    signingSecret: DEMO_SIGNING_SECRET,
+    botToken: DEMO_BOT_TOKEN,
+    ...(values.port && { port: Number(values.port) }),
+  });
+
+  const demoConfig: Config = { ...config, keyPrefix: `${config.keyPrefix}-demo` };
+  const ctx = createContext(demoConfig, {
+    clock,
+    logger,
+    redisUrl: redis.url,
+    sshPrivateKey: keys.private,
+    vast: { url: world.vast.url, apiKey: world.apiKey },
+    probeTimeoutMs: 5_000,
+  });
+  // A fresh demo each start: forget what an earlier demo left under the demo prefix.
+  const stale = await ctx.redis.keys(`${demoConfig.keyPrefix}:*`);
+  if (stale.length) await ctx.redis.del(...stale);
+  // The seeded instances were "provisioned" before we started: pin their keys as ops would have.
+  for (const [hostId, key] of world.hostKeys) await ctx.hostKeys.set(hostId, key);
+
+  const settings = {
+    botToken: DEMO_BOT_TOKEN,
+    signingSecret: DEMO_SIGNING_SECRET,
+    apiUrl: slack.url,
+    channelId: DEMO_CHANNEL,
+    oncall: ['SONCALL'],
+    approvers: ['SAPPROVERS'],
+    port: 0,
+  };
+  const app = await startSlackApp(ctx, settings);
+  slack.setAppUrl(`http://127.0.0.1:${app.port}`);
+  ctx.shutdown.add('slack app', () => app.stop());
+  registerContextShutdown(ctx);
+  ctx.shutdown.add('local slack', () => slack.close());
+  ctx.shutdown.add('simulated cloud', () => world.close());
+  ctx.shutdown.add('redis', () => redis.stop());
+  await startWorkers(ctx, {
+    probe: remoteProbe,
+    slackClient: slackWebClient(settings),
+    slack: settings,
+    probeTimeoutMs: 5_000,
+  });
+  await ctx.queues.enqueue('notify', 'digest', { kind: 'digest', channel: DEMO_CHANNEL }, { delay: 3_000 });
+
+  io.out(
+    [
+      '',
+      'Train Conductor demo is running (no Slack credentials configured).',
+      `  Open the local Slack:   ${slack.pageUrl}`,
+      `  Clock speed:            ${speed}x (scenario "${scenario.name}": ${scenario.faults.map((f) => `${f.fault} of ${f.run} at ${f.at}`).join(', ') || 'no faults'})`,
+      `  Approver user:          ${APPROVER_USER_ID} (switch users on the page to try a non-approver)`,
+      `  Health and metrics:     http://127.0.0.1:${app.port}/healthz  /metrics`,
+      `  Simulated Vast.ai API:  ${world.vast.url}/api/v0/`,
+      `  Files for your tools:   ${config.stateDir}/status.json, journal.jsonl, CONTINUATION_CONTEXT.md`,
+      'Press Ctrl+C to stop.',
+    ].join('\n'),
+  );
+  return new Promise((resolve) => ctx.shutdown.installSignalHandlers((code) => resolve(code)));
+}
