@@ -4,8 +4,7 @@ import type { ErrorSignature, ProbeResult } from '../../src/fleet/health/types.j
 /**
  * What a probe says about the trainer we just launched. Pure. Only evidence written after the
  * launch counts: the heartbeat file and the log of the previous attempt stay on disk, so a
- * heartbeat (or log) is "fresh" only when its host-clock time is at or after the launch's host
- * time. The launch truncates the log, so a fresh log holds only the new attempt.
+ * heartbeat (or log) is "fresh" only when its host-clock time is after the launch's host time. The launch truncates the log, so a fresh log holds only the new attempt.
  */
 export interface TrainerSample {
   alive: boolean | null;
@@ -23,8 +22,10 @@ function maxOrNull(values: readonly (number | null)[]): number | null {
 }
 
 export function sampleTrainer(probe: ProbeResult, sinceHostTime: number | null): TrainerSample {
+  // Strictly after: the killed trainer may have written its last heartbeat in the very second
+  // the launch's host time was read, and that file must not pass for the new attempt.
   const fresh = (ts: number | null | undefined) =>
-    ts !== null && ts !== undefined && (sinceHostTime === null || ts >= sinceHostTime);
+    ts !== null && ts !== undefined && (sinceHostTime === null || ts > sinceHostTime);
   const heartbeatStep = probe.heartbeat && fresh(probe.heartbeat.ts) ? probe.heartbeat.step : null;
   const log = fresh(probe.logMtime) ? summarizeLogTail(probe.logTail) : null;
   return {

@@ -247,9 +247,16 @@ function nextCandidate(rec: MigrationRecord, offerId: number, outcome: string): 
   };
 }
 
-/** A rent the API refused for good (the offer is gone, the price moved): try the next offer. */
+/** Vast's answers that are about the offer (gone, price moved, too small), not about us. */
+const OFFER_REFUSALS = new Set(['no_such_ask', 'invalid_price', 'invalid_args']);
+
+/** A rent the API refused for this offer: try the next one. Auth and other errors are not that. */
 function offerRefused(err: unknown): err is VastApiError {
-  return err instanceof VastApiError && !(err instanceof VastRentUnknownError) && !err.retryable;
+  return (
+    err instanceof VastApiError &&
+    !(err instanceof VastRentUnknownError) &&
+    (OFFER_REFUSALS.has(err.code ?? '') || err.status === 404)
+  );
 }
 
 async function lookupAfterLostRent(

@@ -52,6 +52,11 @@ describe('sampleTrainer', () => {
     expect(sample).toMatchObject({ step: null, resumedStep: null });
   });
 
+  it('does not take a heartbeat written in the very second of the launch for the new attempt', () => {
+    const sameSecond = probe({ step: 12_340, ts: LAUNCH_S });
+    expect(sampleTrainer(sameSecond, LAUNCH_S).step).toBeNull();
+  });
+
   it('reads the new attempt from a fresh heartbeat and a fresh log', () => {
     const fresh = probe({
       step: 10_020,
