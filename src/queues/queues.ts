@@ -116,7 +116,8 @@ export class Queues {
   async scheduleDigest(everyMs: number): Promise<void> {
     await this.queue('notify').upsertJobScheduler(
       'digest',
-      { every: everyMs },
+      // The first digest is posted by whoever starts the service, after the first sweep.
+      { every: everyMs, startDate: Date.now() + everyMs },
       { name: 'digest', data: { kind: 'digest' }, opts: { removeOnComplete: 50, removeOnFail: 50 } },
     );
   }

@@ -43,7 +43,7 @@ export async function startSlackApp(ctx: AppContext, settings: SlackSettings): P
     store: ctx.store,
     queues: ctx.queues,
     clock: ctx.clock,
-    sweepIntervalS: ctx.config.fleet.thresholds.sweep_interval_s / ctx.clock.speed,
+    sweepIntervalS: ctx.config.fleet.thresholds.sweep_interval_s,
     metrics: ctx.metrics,
     logger: ctx.logger,
   });

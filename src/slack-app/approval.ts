@@ -10,7 +10,9 @@ const HEALER_ACTIONS = new Set(['restart', 'clean_disk', 'collect_logs', 'stop']
 /** The offers a proposal presented; a button value naming any other offer was not ours. */
 function presentedOffers(proposal: Proposal): number[] {
   const ids = proposal.params['offerIds'];
-  return Array.isArray(ids) ? ids.filter((n): n is number => typeof n === 'number') : [];
+  const one = proposal.params['offerId'];
+  const list = Array.isArray(ids) ? ids.filter((n): n is number => typeof n === 'number') : [];
+  return typeof one === 'number' && !list.includes(one) ? [one, ...list] : list;
 }
 
 /**
