@@ -4,14 +4,15 @@ import { remoteProbe } from '../../agents/monitor/probe.js';
 import type { CliIo } from '../cli/main.js';
 import { scaledClock } from '../clock.js';
 import type { Config } from '../config.js';
+import { ConfigError } from '../errors.js';
 import { ensureRedis } from '../infra/redis/bootstrap.js';
-import { createLogger } from '../logger.js';
-import { createContext, registerContextShutdown } from '../service/context.js';
+import { createLogger, type Logger } from '../logger.js';
+import { type AppContext, createContext, registerContextShutdown } from '../service/context.js';
 import { slackWebClient, startSlackApp } from '../service/slack-app.js';
 import { startWorkers } from '../service/workers.js';
-import { DEFAULT_SCENARIO, loadScenario } from '../sim/scenario.js';
-import { APPROVER_USER_ID, startLocalSlack } from '../sim/slack/index.js';
-import { startSimWorld } from '../sim/world.js';
+import { DEFAULT_SCENARIO, loadScenario, type Scenario } from '../sim/scenario.js';
+import { APPROVER_USER_ID, type LocalSlack, startLocalSlack } from '../sim/slack/index.js';
+import { type SimWorld, startSimWorld } from '../sim/world.js';
 
 const DEMO_SIGNING_SECRET = 'local-demo-signing-secret';
 const DEMO_BOT_TOKEN = 'xoxb-local-demo-token';
@@ -22,21 +23,37 @@ const DEMO_CHANNEL = 'CTRAINOPS';
  * simulated Vast.ai cloud and SSH hosts with the default scenario, the local Slack page, the Bolt
  * app and all workers. Prints the URL to open.
  */
-export async function runDemo(config: Config, args: string[], io: CliIo): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: { scenario: { type: 'string' }, speed: { type: 'string' }, port: { type: 'string' } },
-    strict: true,
-  });
-  const runs = config.fleet.runs.map((r) => r.name);
-  const scenario = values.scenario ? loadScenario(values.scenario, runs) : DEFAULT_SCENARIO;
-  const speed = values.speed ? Number(values.speed) : scenario.speed;
-  if (!(speed > 0 && speed <= 10_000))
-    throw new Error('--speed must be a number from 0 (exclusive) to 10000');
+export interface DemoOptions {
+  scenario?: Scenario;
+  speed?: number;
+  slackPort?: number;
+  logger?: Logger;
+  /** Prefix for the demo's Redis keys (tests use a unique one). */
+  keyPrefix?: string;
+}
 
-  const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel, name: 'demo' });
+export interface Demo {
+  ctx: AppContext;
+  world: SimWorld;
+  slack: LocalSlack;
+  appPort: number;
+  redisUrl: string;
+  redisOwned: boolean;
+  scenario: Scenario;
+  speed: number;
+  stop(): Promise<void>;
+}
+
+/** Starts the whole demo stack in this process. */
+export async function startDemo(config: Config, options: DemoOptions = {}): Promise<Demo> {
+  const scenario = options.scenario ?? DEFAULT_SCENARIO;
+  const speed = options.speed ?? scenario.speed;
+  if (!(speed > 0 && speed <= 10_000))
+    throw new ConfigError('--speed must be a number above 0 and at most 10000');
+  const logger =
+    options.logger ??
+    createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel, name: 'demo' });
   const redis = await ensureRedis(config.redisUrl, config.redisUrlExplicit);
-  if (redis.owned) io.err(`demo: started a private Redis at ${redis.url}`);
   const clock = scaledClock(speed);
   const keys = ssh2.utils.generateKeyPairSync('ed25519');
   const world = await startSimWorld({
@@ -49,10 +66,10 @@ export async function runDemo(config: Config, args: string[], io: CliIo): Promis
   const slack = await startLocalSlack({
     signingSecret: DEMO_SIGNING_SECRET,
     botToken: DEMO_BOT_TOKEN,
-    ...(values.port && { port: Number(values.port) }),
+    ...(options.slackPort !== undefined && { port: options.slackPort }),
   });
 
-  const demoConfig: Config = { ...config, keyPrefix: `${config.keyPrefix}-demo` };
+  const demoConfig: Config = { ...config, keyPrefix: options.keyPrefix ?? `${config.keyPrefix}-demo` };
   const ctx = createContext(demoConfig, {
     clock,
     logger,
@@ -82,7 +99,7 @@ export async function runDemo(config: Config, args: string[], io: CliIo): Promis
   registerContextShutdown(ctx);
   ctx.shutdown.add('local slack', () => slack.close());
   ctx.shutdown.add('simulated cloud', () => world.close());
-  ctx.shutdown.add('redis', () => redis.stop());
+  ctx.shutdown.add('redis server', () => redis.stop());
   await startWorkers(ctx, {
     probe: remoteProbe,
     slackClient: slackWebClient(settings),
@@ -90,19 +107,45 @@ export async function runDemo(config: Config, args: string[], io: CliIo): Promis
     probeTimeoutMs: 5_000,
   });
   await ctx.queues.enqueue('notify', 'digest', { kind: 'digest', channel: DEMO_CHANNEL }, { delay: 3_000 });
+  return {
+    ctx,
+    world,
+    slack,
+    appPort: app.port,
+    redisUrl: redis.url,
+    redisOwned: redis.owned,
+    scenario,
+    speed,
+    stop: () => ctx.shutdown.close(),
+  };
+}
 
+export async function runDemo(config: Config, args: string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { scenario: { type: 'string' }, speed: { type: 'string' }, port: { type: 'string' } },
+    strict: true,
+  });
+  const runs = config.fleet.runs.map((r) => r.name);
+  const demo = await startDemo(config, {
+    ...(values.scenario && { scenario: loadScenario(values.scenario, runs) }),
+    ...(values.speed && { speed: Number(values.speed) }),
+    ...(values.port && { slackPort: Number(values.port) }),
+  });
+  const { scenario, speed } = demo;
+  if (demo.redisOwned) io.err(`demo: started a private Redis at ${demo.redisUrl}`);
   io.out(
     [
       '',
       'Train Conductor demo is running (no Slack credentials configured).',
-      `  Open the local Slack:   ${slack.pageUrl}`,
+      `  Open the local Slack:   ${demo.slack.pageUrl}`,
       `  Clock speed:            ${speed}x (scenario "${scenario.name}": ${scenario.faults.map((f) => `${f.fault} of ${f.run} at ${f.at}`).join(', ') || 'no faults'})`,
       `  Approver user:          ${APPROVER_USER_ID} (switch users on the page to try a non-approver)`,
-      `  Health and metrics:     http://127.0.0.1:${app.port}/healthz  /metrics`,
-      `  Simulated Vast.ai API:  ${world.vast.url}/api/v0/`,
+      `  Health and metrics:     http://127.0.0.1:${demo.appPort}/healthz  /metrics`,
+      `  Simulated Vast.ai API:  ${demo.world.vast.url}/api/v0/`,
       `  Files for your tools:   ${config.stateDir}/status.json, journal.jsonl, CONTINUATION_CONTEXT.md`,
       'Press Ctrl+C to stop.',
     ].join('\n'),
   );
-  return new Promise((resolve) => ctx.shutdown.installSignalHandlers((code) => resolve(code)));
+  return new Promise((resolve) => demo.ctx.shutdown.installSignalHandlers((code) => resolve(code)));
 }
