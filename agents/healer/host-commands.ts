@@ -1,13 +1,17 @@
-import { ConductorError } from '../../src/errors.js';
+import { ConductorError, ConfigError } from '../../src/errors.js';
 import type { ProbeResult } from '../../src/fleet/health/types.js';
 import { stopCommand } from '../../src/fleet/policy/stop.js';
 import {
+  type HubRepo,
+  parseBackupSource,
   parseConfigExperts,
   parseLaunchPid,
   parseLines,
   parseProbeOutput,
+  parseRestoreOutput,
   probeOutputComplete,
   REMOTE_COMMANDS,
+  RESTORED_CHECKPOINT,
   renderSecretEnvFile,
 } from '../../src/fleet/remote/index.js';
 import type { Paths, Policy, RunSpec } from '../../src/fleet/schema.js';
@@ -32,11 +36,15 @@ export interface HostCommands {
   logTail(target: SshTarget, lines: number): Promise<string[]>;
   /** Connects once to a freshly rented host and pins the key it presents. */
   pinHostKey(target: SshTarget): Promise<void>;
-  /** Puts the run's latest.pt from `from` onto `to`. */
+  /**
+   * Puts the run's latest.pt from `from` onto `to`, through the run's backup_source: `from`
+   * uploads it to `<hf_path>/latest.pt` there, `to` downloads it (the SSH pool buffers output,
+   * so the Hub is the transfer medium). Fails without a backup_source.
+   */
   copyCheckpoint(from: SshTarget, to: SshTarget, run: RunSpec): Promise<void>;
-  /** Restores the run's latest.pt on `to` from the run's backup_source. */
+  /** Restores the run's latest.pt on `to` from `<hf_path>/latest.pt` of `source` (an hf:// backup_source). */
   restoreCheckpoint(to: SshTarget, run: RunSpec, source: string): Promise<void>;
-  /** Copies `file` (e.g. final.pt) of the run from `from` to the run's backup_source. */
+  /** Uploads `file` (e.g. final.pt) of the run on `from` to `<hf_path>/<file>` of `destination` (an hf:// backup_source). */
   backupCheckpoint(from: SshTarget, run: RunSpec, file: string, destination: string): Promise<void>;
 }
 
@@ -53,27 +61,83 @@ export interface SshHostCommandsOptions {
   secrets?: Readonly<Record<string, string>>;
   /** Real ms each command may take (default 30 s). */
   timeoutMs?: number;
+  /**
+   * Real ms a checkpoint upload or download may take (default 60 min). The host's `timeout`
+   * ends the CLI at the same bound, since a closed channel does not stop it.
+   */
+  transferTimeoutMs?: number;
 }
 
 const PROBE_MAX_BYTES = 512 * 1024;
 const LOG_MAX_BYTES = 2 * 1024 * 1024;
+const DEFAULT_TRANSFER_TIMEOUT_MS = 60 * 60_000;
+/** The SSH exec outlives the remote `timeout` by this much, so the host's own error comes back. */
+const TRANSFER_SLACK_MS = 30_000;
 
 function describe(what: string, target: SshTarget, result: ExecResult): string {
   const why = (result.stderr || result.stdout).trim().split('\n').slice(-3).join(' | ');
   return `${what} on ${target.host}:${target.port} exited with ${result.code ?? result.signal ?? 'no status'}${why ? `: ${why}` : ''}`;
 }
 
+/** The run's hub repository; a missing or malformed backup_source is a configuration error. */
+function backupRepo(spec: RunSpec, source: string | undefined): HubRepo {
+  if (!source) {
+    throw new ConfigError(
+      `${spec.name} has no backup_source: checkpoints move between hosts through its Hugging Face repository (hf://<owner>/<repo>)`,
+    );
+  }
+  return parseBackupSource(source);
+}
+
 export function sshHostCommands(options: SshHostCommandsOptions): HostCommands {
   const { ssh, paths } = options;
   const timeoutMs = options.timeoutMs ?? 30_000;
   const secrets = options.secrets ?? {};
+  const transferMs = options.transferTimeoutMs ?? DEFAULT_TRANSFER_TIMEOUT_MS;
+  const transfer = { timeoutS: Math.max(1, Math.ceil(transferMs / 1000)) };
 
-  async function run(target: SshTarget, what: string, command: string, okCodes: readonly number[] = [0]) {
-    const result = await ssh.exec(target, command, { timeoutMs });
+  async function run(
+    target: SshTarget,
+    what: string,
+    command: string,
+    okCodes: readonly number[] = [0],
+    commandTimeoutMs = timeoutMs,
+  ) {
+    const result = await ssh.exec(target, command, { timeoutMs: commandTimeoutMs });
     if (result.code === null || !okCodes.includes(result.code)) {
       throw new RemoteCommandError(describe(what, target, result));
     }
     return result;
+  }
+
+  /** The secret file (HF_TOKEN) the trainer and the hub CLI source; none configured, none written. */
+  async function writeSecrets(target: SshTarget): Promise<void> {
+    if (Object.keys(secrets).length === 0) return;
+    const write = await ssh.exec(target, REMOTE_COMMANDS.writeSecretFile(paths), {
+      timeoutMs,
+      stdin: renderSecretEnvFile(secrets),
+    });
+    // The error text may not echo stdin, but say nothing about it anyway.
+    if (write.code !== 0) throw new RemoteCommandError(`writing the secret file on ${target.host} failed`);
+  }
+
+  async function upload(target: SshTarget, spec: RunSpec, repo: HubRepo, file: string): Promise<void> {
+    const command = REMOTE_COMMANDS.backupCheckpoint(paths, spec.run_dir, repo, spec.hf_path, file, transfer);
+    await writeSecrets(target);
+    await run(target, `uploading ${file} to ${repo.repoId}`, command, [0], transferMs + TRANSFER_SLACK_MS);
+  }
+
+  async function download(target: SshTarget, spec: RunSpec, repo: HubRepo): Promise<void> {
+    const command = REMOTE_COMMANDS.restoreCheckpoint(paths, spec.run_dir, repo, spec.hf_path, transfer);
+    await writeSecrets(target);
+    const what = `restoring ${RESTORED_CHECKPOINT} from ${repo.repoId}`;
+    const result = await run(target, what, command, [0], transferMs + TRANSFER_SLACK_MS);
+    const restored = parseRestoreOutput(result.stdout);
+    if (!restored || restored.bytes === 0) {
+      throw new RemoteCommandError(
+        `${describe(what, target, result)}, but it did not report a non-empty checkpoint`,
+      );
+    }
   }
 
   return {
@@ -104,15 +168,7 @@ export function sshHostCommands(options: SshHostCommandsOptions): HostCommands {
       return parseConfigExperts(result.stdout);
     },
     async launch(target, argv) {
-      if (Object.keys(secrets).length > 0) {
-        const write = await ssh.exec(target, REMOTE_COMMANDS.writeSecretFile(paths), {
-          timeoutMs,
-          stdin: renderSecretEnvFile(secrets),
-        });
-        // The error text may not echo stdin, but say nothing about it anyway.
-        if (write.code !== 0)
-          throw new RemoteCommandError(`writing the secret file on ${target.host} failed`);
-      }
+      await writeSecrets(target);
       const result = await run(target, 'launch', REMOTE_COMMANDS.launch(paths, argv));
       return { pid: parseLaunchPid(result.stdout) };
     },
@@ -127,22 +183,16 @@ export function sshHostCommands(options: SshHostCommandsOptions): HostCommands {
     async pinHostKey(target) {
       await ssh.exec(target, REMOTE_COMMANDS.hostTime(), { timeoutMs, learnHostKey: true });
     },
-    async copyCheckpoint(from, to) {
-      // The SSH pool buffers output, so it cannot stream a multi-GB file between two hosts, and
-      // the template registry has no host-to-host transfer yet.
-      throw new RemoteCommandError(
-        `no remote template copies a checkpoint from ${from.host} to ${to.host} yet: restore from backup_source instead`,
-      );
+    async copyCheckpoint(from, to, spec) {
+      const repo = backupRepo(spec, spec.backup_source);
+      await upload(from, spec, repo, RESTORED_CHECKPOINT);
+      await download(to, spec, repo);
     },
-    async restoreCheckpoint(to, _spec, source) {
-      throw new RemoteCommandError(
-        `no remote template restores a checkpoint from ${source} onto ${to.host} yet`,
-      );
+    async restoreCheckpoint(to, spec, source) {
+      await download(to, spec, backupRepo(spec, source));
     },
-    async backupCheckpoint(from, _spec, file, destination) {
-      throw new RemoteCommandError(
-        `no remote template backs up ${file} from ${from.host} to ${destination} yet`,
-      );
+    async backupCheckpoint(from, spec, file, destination) {
+      await upload(from, spec, backupRepo(spec, destination), file);
     },
   };
 }

@@ -1,5 +1,6 @@
 import { ValidationError } from '../../errors.js';
 import { type Paths, SAFE_ABS_PATH, SAFE_REL_PATH } from '../schema.js';
+import { checkHubRepo, type HubRepo } from './backup-source.js';
 import { type CommandTemplate, cmd, joinTemplates, list, type SlotValues, word } from './template.js';
 
 /**
@@ -13,6 +14,13 @@ import { type CommandTemplate, cmd, joinTemplates, list, type SlotValues, word }
  * `/workspace/.tc_env`), and `launch` sources that file when present, so the trainer sees e.g.
  * HF_TOKEN. Channel env (ssh `env` requests) also reaches the command when the host's sshd
  * accepts it, but stock OpenSSH drops unknown names silently, so the file is the reliable way.
+ *
+ * Checkpoints move through the Hugging Face Hub with the `huggingface-cli` the training project
+ * already uses (huggingface_hub >= 0.23, where `download --local-dir` writes real files):
+ * `backupCheckpoint` uploads `runs/<dir>/<file>` to `<hf_path>/<file>` of the run's repository,
+ * `restoreCheckpoint` downloads `<hf_path>/latest.pt` into the run directory. Both source the
+ * secret file for HF_TOKEN and run under `timeout`, because OpenSSH leaves a command without a
+ * tty running when its channel closes.
  */
 
 /** Marker lines of the probe output: `__TC_PART__ <name>`, then the output, then `__TC_RC__ <name> <code>`. */
@@ -42,6 +50,19 @@ export const STEP_CHECKPOINT = /^step_[0-9]{1,9}\.pt$/;
 const STOP_COMMAND = /^killall -9 ([A-Za-z0-9_.-]{1,15})$/;
 const ENV_NAME = /^[A-Z_][A-Z0-9_]{0,63}$/;
 export const SECRET_ENV_FILE_NAME = '.tc_env';
+/** Checkpoints that may be backed up: the named ones and the numbered ones. */
+export const BACKUP_CHECKPOINT = /^(?:latest|best|final|step_[0-9]{1,9})\.pt$/;
+/** The checkpoint a restore brings back (the trainer resumes from it). */
+export const RESTORED_CHECKPOINT = 'latest.pt';
+/** Download directory inside the run directory: same filesystem, so the final `mv` is a rename. */
+export const RESTORE_TMP_DIR = '.tc_restore';
+/** First word of the line `restoreCheckpoint` ends with: `restored <path> <bytes>`. */
+export const RESTORED_MARK = 'restored';
+export const DEFAULT_TRANSFER_TIMEOUT_S = 3600;
+const MAX_TRANSFER_TIMEOUT_S = 24 * 3600;
+/** A path inside a hub repository: relative, no dot-files, no `..`, no leading dash. */
+const HUB_PATH = /^(?!.*\.\.)[A-Za-z0-9_][A-Za-z0-9._-]*(?:\/[A-Za-z0-9_][A-Za-z0-9._-]*)*$/;
+const MAX_HUB_PATH = 200;
 
 // --- the templates -------------------------------------------------------------------------
 
@@ -75,6 +96,19 @@ const LAUNCH = cmd`cd ${word('workspace')} || exit 1; if [ -f ${word('envFile')}
 const CONFIG_EXPERTS = cmd`sed -n 's/^[[:space:]]*n_experts:[[:space:]]*\([0-9][0-9]*\).*/\1/p' ${word('file')}`;
 /** The content arrives on stdin; umask keeps it private from the first byte. */
 const WRITE_SECRET_FILE = cmd`umask 077 && cat > ${word('file')} && chmod 600 ${word('file')}`;
+
+/**
+ * `--private` only matters when the repository does not exist yet: checkpoints are never
+ * published by accident. `--quiet` leaves stdout with just the URL of the uploaded file.
+ */
+const BACKUP_CHECKPOINT_CMD = cmd`if [ -f ${word('envFile')} ]; then . ${word('envFile')}; fi; timeout ${word('seconds')} huggingface-cli upload --repo-type ${word('repoType')} --private --quiet ${word('repoId')} ${word('local')} ${word('pathInRepo')}`;
+/**
+ * Downloads into a directory beside the checkpoint, then renames it over latest.pt, so the run
+ * directory never holds a half-written latest.pt; a failed download leaves the old one (if any)
+ * untouched and its partial file in the temporary directory, where the next attempt resumes it.
+ * Prints the downloaded path (the CLI), then `restored <path> <bytes>`.
+ */
+const RESTORE_CHECKPOINT_CMD = cmd`if [ -f ${word('envFile')} ]; then . ${word('envFile')}; fi; mkdir -p ${word('tmpDir')} && timeout ${word('seconds')} huggingface-cli download --repo-type ${word('repoType')} --quiet --local-dir ${word('tmpDir')} ${word('repoId')} ${word('pathInRepo')} && mv -f ${word('downloaded')} ${word('target')} && rm -rf ${word('tmpDir')} && stat -c 'restored %n %s' ${word('target')}`;
 
 /** The probe's sections in output order, each a template whose holes are holes of the probe. */
 export const PROBE_SECTIONS = [
@@ -125,6 +159,8 @@ export const REMOTE_TEMPLATES = {
   launch: LAUNCH,
   configExperts: CONFIG_EXPERTS,
   writeSecretFile: WRITE_SECRET_FILE,
+  backupCheckpoint: BACKUP_CHECKPOINT_CMD,
+  restoreCheckpoint: RESTORE_CHECKPOINT_CMD,
 } as const;
 
 export type RemoteCommandName = keyof typeof REMOTE_TEMPLATES;
@@ -187,6 +223,28 @@ export function renderSecretEnvFile(env: Readonly<Record<string, string>>): stri
     .join('');
 }
 
+function hubPath(what: string, value: string): string {
+  if (typeof value !== 'string' || value.length > MAX_HUB_PATH || !HUB_PATH.test(value)) {
+    throw invalid(
+      what,
+      value,
+      'is not a relative hub path of letters, digits, . _ - / (no leading dot or dash, no ..)',
+    );
+  }
+  return value;
+}
+
+function transferSeconds(timeoutS: number): string {
+  if (!Number.isSafeInteger(timeoutS) || timeoutS < 1 || timeoutS > MAX_TRANSFER_TIMEOUT_S) {
+    throw invalid(
+      'transfer timeout',
+      timeoutS,
+      `is not a whole number of seconds from 1 to ${MAX_TRANSFER_TIMEOUT_S}`,
+    );
+  }
+  return String(timeoutS);
+}
+
 function checkArgv(argv: readonly string[]): readonly string[] {
   if (!Array.isArray(argv) || argv.length === 0) throw invalid('trainer argv', argv, 'is empty');
   for (const arg of argv) {
@@ -203,6 +261,11 @@ function checkArgv(argv: readonly string[]): readonly string[] {
 export interface ProbeOptions {
   /** Lines of the training log to return (default 50). */
   logLines?: number;
+}
+
+export interface TransferOptions {
+  /** Seconds the hub CLI may run before `timeout` ends it (default 3600). */
+  timeoutS?: number;
 }
 
 export const REMOTE_COMMANDS = {
@@ -281,5 +344,53 @@ export const REMOTE_COMMANDS = {
   /** Send `renderSecretEnvFile(env)` as stdin; the file becomes mode 600. */
   writeSecretFile(paths: Paths): string {
     return WRITE_SECRET_FILE.render({ file: secretEnvFile(checkPaths(paths)) });
+  },
+  /** Uploads `runs/<dir>/<file>` to `<hfPath>/<file>` in `repo`; HF_TOKEN comes from the secret file. */
+  backupCheckpoint(
+    paths: Paths,
+    runDir: string,
+    repo: HubRepo,
+    hfPath: string,
+    file: string,
+    options: TransferOptions = {},
+  ): string {
+    const p = checkPaths(paths);
+    const runPath = joinPath(p.workspace, relPath('run dir', runDir));
+    const { repoType, repoId } = checkHubRepo(repo);
+    if (typeof file !== 'string' || !BACKUP_CHECKPOINT.test(file)) {
+      throw invalid('checkpoint', file, 'is not latest.pt, best.pt, final.pt or step_<N>.pt');
+    }
+    return BACKUP_CHECKPOINT_CMD.render({
+      envFile: secretEnvFile(p),
+      seconds: transferSeconds(options.timeoutS ?? DEFAULT_TRANSFER_TIMEOUT_S),
+      repoType,
+      repoId,
+      local: `${runPath}/${file}`,
+      pathInRepo: `${hubPath('hf_path', hfPath)}/${file}`,
+    });
+  },
+  /** Downloads `<hfPath>/latest.pt` of `repo` into the run directory, atomically; prints its size. */
+  restoreCheckpoint(
+    paths: Paths,
+    runDir: string,
+    repo: HubRepo,
+    hfPath: string,
+    options: TransferOptions = {},
+  ): string {
+    const p = checkPaths(paths);
+    const runPath = joinPath(p.workspace, relPath('run dir', runDir));
+    const { repoType, repoId } = checkHubRepo(repo);
+    const tmpDir = `${runPath}/${RESTORE_TMP_DIR}`;
+    const pathInRepo = `${hubPath('hf_path', hfPath)}/${RESTORED_CHECKPOINT}`;
+    return RESTORE_CHECKPOINT_CMD.render({
+      envFile: secretEnvFile(p),
+      tmpDir,
+      seconds: transferSeconds(options.timeoutS ?? DEFAULT_TRANSFER_TIMEOUT_S),
+      repoType,
+      repoId,
+      pathInRepo,
+      downloaded: `${tmpDir}/${pathInRepo}`,
+      target: `${runPath}/${RESTORED_CHECKPOINT}`,
+    });
   },
 } as const satisfies Record<RemoteCommandName, (...args: never[]) => string>;

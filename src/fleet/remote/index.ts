@@ -1,5 +1,15 @@
 export {
+  BACKUP_SOURCE_SCHEME,
+  checkHubRepo,
+  formatBackupSource,
+  type HubRepo,
+  type HubRepoType,
+  parseBackupSource,
+} from './backup-source.js';
+export {
+  BACKUP_CHECKPOINT,
   DEFAULT_PROBE_LOG_LINES,
+  DEFAULT_TRANSFER_TIMEOUT_S,
   NVIDIA_SMI_FIELDS,
   PROBE_END_MARK,
   PROBE_PART_MARK,
@@ -11,6 +21,9 @@ export {
   type ProbeSlots,
   REMOTE_COMMANDS,
   REMOTE_TEMPLATES,
+  RESTORE_TMP_DIR,
+  RESTORED_CHECKPOINT,
+  RESTORED_MARK,
   type RemoteCommandName,
   type RemoteTemplateSlots,
   renderSecretEnvFile,
@@ -18,6 +31,7 @@ export {
   STDIN_COMMANDS,
   STEP_CHECKPOINT,
   secretEnvFile,
+  type TransferOptions,
 } from './commands.js';
 export {
   type ProbeSection,
@@ -30,7 +44,9 @@ export {
   parseNvidiaSmi,
   parsePids,
   parseProbeOutput,
+  parseRestoreOutput,
   probeOutputComplete,
+  type RestoredCheckpoint,
   splitProbeOutput,
 } from './parse.js';
 export {

@@ -1,7 +1,14 @@
 import { z } from 'zod';
 import { parseHeartbeat } from '../health/heartbeat.js';
 import type { CheckpointFile, GpuSample, ProbeResult } from '../health/types.js';
-import { PROBE_END_MARK, PROBE_PART_MARK, PROBE_PARTS, PROBE_RC_MARK, type ProbePart } from './commands.js';
+import {
+  PROBE_END_MARK,
+  PROBE_PART_MARK,
+  PROBE_PARTS,
+  PROBE_RC_MARK,
+  type ProbePart,
+  RESTORED_MARK,
+} from './commands.js';
 
 /**
  * Parsers for what the command templates print. None of them throws: remote output is
@@ -203,4 +210,22 @@ export function parseConfigExperts(stdout: string): number | null {
     .map((l) => l.trim())
     .find((l) => l !== '');
   return first !== undefined && /^\d+$/.test(first) ? Number(first) : null;
+}
+
+export interface RestoredCheckpoint {
+  /** Absolute path of the restored checkpoint on the host. */
+  path: string;
+  bytes: number;
+}
+
+const RESTORED_RE = new RegExp(`^${RESTORED_MARK} (/\\S+) (\\d{1,15})$`);
+
+/** `restoreCheckpoint`'s last line, `restored <path> <bytes>`; null when it never got there. */
+export function parseRestoreOutput(stdout: string): RestoredCheckpoint | null {
+  const lines = parseLines(stdout);
+  for (let i = lines.length - 1; i >= 0; i -= 1) {
+    const m = RESTORED_RE.exec(lines[i]!.trim());
+    if (m) return { path: m[1]!, bytes: Number(m[2]) };
+  }
+  return null;
 }

@@ -4,6 +4,7 @@ import type { Paths } from '../../fleet/schema.js';
 import type { SimHostPower, SimHostSpec } from '../types.js';
 import type { ExecOutput, GpuRow } from './builtins.js';
 import { type GpuModel, gpuModel, modelForConfig, REPO_FILES, readTrainingConfig } from './catalog.js';
+import { SimHub } from './hub.js';
 import { type ExecRequest, execute, type ShellHost } from './shell.js';
 import {
   type CrashSignature,
@@ -39,6 +40,8 @@ export interface SimHostConfig {
   paths: Paths;
   /** Clock time the trainer spends loading before its first step. */
   startupMs: number;
+  /** The Hugging Face Hub shared with the other hosts (default: one of its own). */
+  hub?: SimHub;
 }
 
 /** The rest of the disk: OS, image, dataset cache. */
@@ -53,6 +56,7 @@ export class SimHost implements ShellHost, TrainerHost {
   readonly paths: Paths;
   readonly vfs: VirtualFs;
   readonly gpu: GpuModel;
+  readonly hub: SimHub;
   power: SimHostPower = 'running';
   private readonly clock: Clock;
   private readonly startupMs: number;
@@ -69,6 +73,7 @@ export class SimHost implements ShellHost, TrainerHost {
     this.clock = config.clock;
     this.startupMs = config.startupMs;
     this.gpu = gpuModel(config.spec.gpuName);
+    this.hub = config.hub ?? new SimHub();
     const total = config.spec.diskGb * 1e9;
     this.vfs = new VirtualFs(total, Math.min(BASE_USED_BYTES, total * 0.2));
     this.seedWorkspace();
@@ -119,6 +124,10 @@ export class SimHost implements ShellHost, TrainerHost {
     if (options.stdin !== undefined) req.stdin = options.stdin;
     if (options.env !== undefined) req.env = options.env;
     return execute(this, req);
+  }
+
+  containerEnv(): Readonly<Record<string, string>> {
+    return this.spec.env;
   }
 
   recordEnv(env: Readonly<Record<string, string>>): void {

@@ -1,6 +1,8 @@
 export type { ExecOutput, GpuRow } from './builtins.js';
 export { REPO_FILES } from './catalog.js';
 export { type SimFault, SimHost } from './host.js';
+export { type HubFile, type HubFileView, SimHub } from './hub.js';
+export { HUB_CLI_ERRORS, HUB_ENDPOINT, HUB_TOKEN_FILE, uploadedUrl } from './hub-cli.js';
 export { createSimHosts, type SimHosts, type SimHostsOptions } from './provider.js';
 export { commandReadsStdin, recogniseTemplate } from './shell.js';
 export { generateHostKey, type HostKeyPair } from './ssh-server.js';

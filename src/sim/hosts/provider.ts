@@ -4,6 +4,7 @@ import type { Paths } from '../../fleet/schema.js';
 import type { Logger } from '../../logger.js';
 import type { SimHostEndpoint, SimHostPower, SimHostProvider, SimHostSpec } from '../types.js';
 import { type SimFault, SimHost } from './host.js';
+import { SimHub } from './hub.js';
 import { commandReadsStdin } from './shell.js';
 import { generateHostKey, parsePublicKey, SimSshEndpoint } from './ssh-server.js';
 
@@ -21,6 +22,8 @@ export interface SimHostsOptions {
 }
 
 export interface SimHosts extends SimHostProvider {
+  /** The Hugging Face Hub all these hosts upload to and download from. */
+  readonly hub: SimHub;
   get(instanceId: number): SimHost | undefined;
   list(): SimHost[];
   inject(instanceId: number, fault: SimFault): void;
@@ -48,6 +51,7 @@ export function createSimHosts(options: SimHostsOptions): SimHosts {
   const bindHost = options.bindHost ?? '127.0.0.1';
   const log = options.logger;
   const entries = new Map<number, Entry>();
+  const hub = new SimHub();
 
   const entry = (id: number): Entry => {
     const e = entries.get(id);
@@ -56,6 +60,7 @@ export function createSimHosts(options: SimHostsOptions): SimHosts {
   };
 
   return {
+    hub,
     async create(spec: SimHostSpec): Promise<SimHostEndpoint> {
       if (entries.has(spec.instanceId)) throw new ValidationError(`simulated host ${spec.instanceId} exists`);
       const host = new SimHost({
@@ -63,6 +68,7 @@ export function createSimHosts(options: SimHostsOptions): SimHosts {
         clock: options.clock,
         paths,
         startupMs: options.startupMs ?? DEFAULT_STARTUP_MS,
+        hub,
       });
       const key = generateHostKey();
       const ssh = new SimSshEndpoint(

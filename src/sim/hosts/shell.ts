@@ -11,7 +11,9 @@ import {
 import type { CommandTemplate, SlotValues } from '../../fleet/remote/template.js';
 import type { Paths } from '../../fleet/schema.js';
 import { BUILTINS, type BuiltinHost, type ExecOutput, HOME, type ShellState } from './builtins.js';
-import { normalizePath, parentOf } from './vfs.js';
+import type { SimHub } from './hub.js';
+import { type HubCliContext, type HubTarget, hubDownload, hubUpload } from './hub-cli.js';
+import { entrySize, normalizePath, parentOf } from './vfs.js';
 
 /**
  * The command interpreter of a simulated host. A line that one of the conductor's templates
@@ -25,6 +27,10 @@ export interface ShellHost extends BuiltinHost {
   launchTrainer(argv: readonly string[], env: Readonly<Record<string, string>>, paths: Paths): number;
   /** A pid for a background job that died at once. */
   allocatePid(): number;
+  /** The Hugging Face Hub every host of the simulation shares. */
+  readonly hub: SimHub;
+  /** Environment every process in the container starts with (given at rent). */
+  containerEnv(): Readonly<Record<string, string>>;
 }
 
 export interface ExecRequest {
@@ -59,6 +65,8 @@ const TEMPLATE_HANDLERS: { [K in RemoteCommandName]: Handler<K> } = {
   launch: runLaunch,
   configExperts: runConfigExperts,
   writeSecretFile: runWriteSecretFile,
+  backupCheckpoint: runBackupCheckpoint,
+  restoreCheckpoint: runRestoreCheckpoint,
 };
 
 const TEMPLATE_NAMES = Object.keys(REMOTE_TEMPLATES) as RemoteCommandName[];
@@ -165,6 +173,89 @@ function runWriteSecretFile(
     return { stdout: '', stderr: 'cat: write error: No space left on device\n', code: 1 };
   }
   return { stdout: '', stderr: '', code: 0 };
+}
+
+/** The environment a command sees after `if [ -f envFile ]; then . envFile; fi`. */
+function sourcedEnv(host: ShellHost, envFile: string, req: ExecRequest): Record<string, string> {
+  const file = host.vfs.get(envFile);
+  return {
+    ...host.containerEnv(),
+    ...(req.env ?? {}),
+    ...(file?.kind === 'text' ? parseEnvFile(file.text) : {}),
+  };
+}
+
+const REPO_TYPES = ['model', 'dataset', 'space'] as const;
+
+/** The hub CLI's argparse refusal of an unknown `--repo-type`; null when it is one we simulate. */
+function repoTypeRefusal(command: 'upload' | 'download', repoType: string): ExecOutput | null {
+  if (repoType === 'model' || repoType === 'dataset') return null;
+  if (REPO_TYPES.includes(repoType as (typeof REPO_TYPES)[number])) {
+    return {
+      stdout: '',
+      stderr: `sim-host: huggingface-cli ${command} to a ${repoType} repository is not simulated\n`,
+      code: 2,
+    };
+  }
+  const choices = REPO_TYPES.map((t) => `'${t}'`).join(', ');
+  return {
+    stdout: '',
+    stderr:
+      `usage: huggingface-cli <command> [<args>] ${command} [-h]\n` +
+      `huggingface-cli <command> [<args>] ${command}: error: argument --repo-type: invalid choice: '${repoType}' (choose from ${choices})\n`,
+    code: 2,
+  };
+}
+
+function hubContext(host: ShellHost, envFile: string, req: ExecRequest): HubCliContext {
+  return { vfs: host.vfs, hub: host.hub, nowMs: host.nowMs(), env: sourcedEnv(host, envFile, req) };
+}
+
+function runBackupCheckpoint(
+  host: ShellHost,
+  slots: RemoteTemplateSlots<'backupCheckpoint'>,
+  req: ExecRequest,
+): ExecOutput {
+  const refused = repoTypeRefusal('upload', slots.repoType);
+  if (refused) return refused;
+  const target: HubTarget = {
+    repoType: slots.repoType as HubTarget['repoType'],
+    repoId: slots.repoId,
+    pathInRepo: slots.pathInRepo,
+  };
+  return hubUpload(hubContext(host, slots.envFile, req), { ...target, local: slots.local });
+}
+
+/** mkdir -p, download into the temporary directory, mv over latest.pt, rm -rf, stat. */
+function runRestoreCheckpoint(
+  host: ShellHost,
+  slots: RemoteTemplateSlots<'restoreCheckpoint'>,
+  req: ExecRequest,
+): ExecOutput {
+  const tmp = normalizePath(slots.tmpDir);
+  if (host.vfs.get(tmp)) {
+    return { stdout: '', stderr: `mkdir: cannot create directory '${slots.tmpDir}': File exists\n`, code: 1 };
+  }
+  host.vfs.mkdirp(tmp, host.nowMs());
+  const refused = repoTypeRefusal('download', slots.repoType);
+  if (refused) return refused;
+  const target: HubTarget = {
+    repoType: slots.repoType as HubTarget['repoType'],
+    repoId: slots.repoId,
+    pathInRepo: slots.pathInRepo,
+  };
+  const downloaded = hubDownload(hubContext(host, slots.envFile, req), { ...target, localDir: slots.tmpDir });
+  if (downloaded.code !== 0) return downloaded;
+  if (!host.vfs.rename(slots.downloaded, slots.target)) {
+    const why = host.vfs.get(slots.downloaded)
+      ? `mv: cannot move '${slots.downloaded}' to '${slots.target}': No such file or directory\n`
+      : `mv: cannot stat '${slots.downloaded}': No such file or directory\n`;
+    return { stdout: downloaded.stdout, stderr: why, code: 1 };
+  }
+  host.vfs.removeTree(tmp);
+  const restored = host.vfs.get(slots.target);
+  const size = restored ? entrySize(restored) : 0;
+  return { stdout: `${downloaded.stdout}restored ${slots.target} ${size}\n`, stderr: '', code: 0 };
 }
 
 // --- simple commands -----------------------------------------------------------------------

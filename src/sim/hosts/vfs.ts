@@ -157,6 +157,29 @@ export class VirtualFs {
     return true;
   }
 
+  /** rename(2): the file moves with its mtime and mode; no extra space is needed. */
+  rename(from: string, to: string): boolean {
+    const src = normalizePath(from);
+    const dst = normalizePath(to);
+    const entry = this.files.get(src);
+    if (!entry || !this.dirs.has(parentOf(dst)) || this.dirs.has(dst)) return false;
+    if (src === dst) return true;
+    this.remove(dst);
+    this.files.delete(src);
+    this.files.set(dst, entry);
+    return true;
+  }
+
+  /** `rm -rf`: the file, or the directory with everything under it. */
+  removeTree(path: string): void {
+    const p = normalizePath(path);
+    if (p === '/') throw new Error('refusing to remove /');
+    this.remove(p);
+    const prefix = `${p}/`;
+    for (const file of [...this.files.keys()]) if (file.startsWith(prefix)) this.remove(file);
+    for (const dir of [...this.dirs.keys()]) if (dir === p || dir.startsWith(prefix)) this.dirs.delete(dir);
+  }
+
   /** Appends lines to a log file, creating it; the bytes count even when the disk is full. */
   appendLog(path: string, lines: readonly string[], mtimeMs: number, skippedBytes = 0): void {
     const p = normalizePath(path);

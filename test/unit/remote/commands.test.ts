@@ -41,6 +41,19 @@ const EXAMPLES: Record<RemoteCommandName, string> = {
   launch: REMOTE_COMMANDS.launch(PATHS, ARGV),
   configExperts: REMOTE_COMMANDS.configExperts(PATHS, 'configs/mosaic_small.yaml'),
   writeSecretFile: REMOTE_COMMANDS.writeSecretFile(PATHS),
+  backupCheckpoint: REMOTE_COMMANDS.backupCheckpoint(
+    PATHS,
+    'runs/x',
+    { repoType: 'model', repoId: 'team/ckpts' },
+    'x',
+    'final.pt',
+  ),
+  restoreCheckpoint: REMOTE_COMMANDS.restoreCheckpoint(
+    PATHS,
+    'runs/x',
+    { repoType: 'model', repoId: 'team/ckpts' },
+    'x',
+  ),
 };
 
 describe('the remote command registry', () => {
