@@ -1,6 +1,13 @@
+import { ackScenario } from './scenarios/ack.js';
+import { conductorScenario } from './scenarios/conductor.js';
 import { hostsScenario } from './scenarios/hosts.js';
 import { sweepScenario } from './scenarios/sweep.js';
 import type { BenchScenario } from './types.js';
 
 /** Every benchmark scenario, in the order `npm run bench` runs them. */
-export const SCENARIOS: readonly BenchScenario[] = [hostsScenario, sweepScenario];
+export const SCENARIOS: readonly BenchScenario[] = [
+  hostsScenario,
+  sweepScenario,
+  ackScenario,
+  conductorScenario,
+];

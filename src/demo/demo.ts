@@ -5,6 +5,7 @@ import type { CliIo } from '../cli/main.js';
 import { scaledClock } from '../clock.js';
 import type { Config } from '../config.js';
 import { ConfigError } from '../errors.js';
+import type { LlmClient } from '../infra/llm/client.js';
 import { ensureRedis } from '../infra/redis/bootstrap.js';
 import { createLogger, type Logger } from '../logger.js';
 import { type AppContext, createContext, registerContextShutdown } from '../service/context.js';
@@ -30,6 +31,8 @@ export interface DemoOptions {
   logger?: Logger;
   /** Prefix for the demo's Redis keys (tests use a unique one). */
   keyPrefix?: string;
+  /** The LLM client for the conductor (default: from config, null without ANTHROPIC_API_KEY). */
+  llm?: LlmClient | null;
 }
 
 export interface Demo {
@@ -105,6 +108,7 @@ export async function startDemo(config: Config, options: DemoOptions = {}): Prom
     slackClient: slackWebClient(settings),
     slack: settings,
     probeTimeoutMs: 5_000,
+    ...(options.llm !== undefined && { llm: options.llm }),
   });
   await ctx.queues.enqueue('notify', 'digest', { kind: 'digest', channel: DEMO_CHANNEL }, { delay: 3_000 });
   return {
