@@ -199,6 +199,7 @@ async function sweepRun(
 ): Promise<RunSweepResult> {
   const { store, clock, fleet } = deps;
   let state = (await store.getRunState(spec.name)) ?? emptyRunState(spec.name);
+  const originalInstanceId = state.instanceId;
 
   // What the Vast list says of this run: a record, null (on record but gone), or undefined (unknown).
   let instance: VastInstance | null | undefined;
@@ -233,8 +234,23 @@ async function sweepRun(
   };
   const previous = await store.getHealth(spec.name);
   const health = classify(previous, observation, now, fleet.thresholds);
+  // Ops owns the instance assignment: if a migration switched the run while we probed, our view
+  // is of the old instance and must not overwrite the new one.
+  const latest = await store.getRunState(spec.name);
+  if (latest && latest.instanceId !== originalInstanceId) {
+    return {
+      run: spec.name,
+      status: health.status,
+      probe: 'skipped',
+      error: 'instance changed during the sweep',
+    };
+  }
   await store.putHealth(health);
-  await store.putRunState(state);
+  await store.putRunState({
+    ...state,
+    paused: latest?.paused ?? state.paused,
+    stoppedByUs: latest?.stoppedByUs ?? state.stoppedByUs,
+  });
   if (health.step !== null) deps.metrics?.runStep.set({ run: spec.name }, health.step);
   if (probe.ok === false) deps.metrics?.probeFailures.inc({ kind: probe.kind });
 

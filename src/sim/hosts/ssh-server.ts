@@ -166,6 +166,8 @@ export class SimSshEndpoint {
     session.on('exec', (accept, _reject, info) => {
       const channel = accept();
       channel.on('error', () => {});
+      // A hung host answers nothing, on connections opened before the hang too.
+      if (this.hang) return;
       const command = info.command;
       const delivered = { ...env };
       if (Object.keys(delivered).length > 0) this.handler.onEnv(delivered);
