@@ -181,7 +181,6 @@ export function notifyProcessor(deps: NotifyDeps) {
       }
       if (data.change === 'opened') return { posted: ts };
     } else {
-      await channelSlot(channel, job, token);
       await slack(job, token, () =>
         deps.client.chat.update({
           channel,
@@ -232,7 +231,7 @@ export function notifyProcessor(deps: NotifyDeps) {
         return { ts };
       }
       case 'update':
-        await channelSlot(data.channel, job, token);
+        // Only new messages count against the per-channel pace: edits are a separate, larger budget.
         await slack(job, token, () =>
           deps.client.chat.update({
             channel: data.channel,
