@@ -62,7 +62,7 @@ export interface SshHostCommandsOptions {
   /** Real ms each command may take (default 30 s). */
   timeoutMs?: number;
   /**
-   * Real ms a checkpoint upload or download may take (default 60 min). The host's `timeout`
+   * Real ms a checkpoint upload or download may take (default 60 min, at most 24 h). The host's `timeout`
    * ends the CLI at the same bound, since a closed channel does not stop it.
    */
   transferTimeoutMs?: number;
@@ -77,6 +77,15 @@ const TRANSFER_SLACK_MS = 30_000;
 function describe(what: string, target: SshTarget, result: ExecResult): string {
   const why = (result.stderr || result.stdout).trim().split('\n').slice(-3).join(' | ');
   return `${what} on ${target.host}:${target.port} exited with ${result.code ?? result.signal ?? 'no status'}${why ? `: ${why}` : ''}`;
+}
+
+/** Exit status of coreutils `timeout` when it had to end the command. */
+const TIMEOUT_EXIT = 124;
+
+/** The exception line of a Python traceback (`huggingface_hub.errors.X: 401 Client Error...`). */
+function pythonException(stderr: string): string | null {
+  const lines = stderr.split('\n').filter((l) => /^[A-Za-z_][\w.]*(?:Error|Exception|Interrupt)\b/.test(l));
+  return lines.at(-1)?.trim() ?? null;
 }
 
 /** The run's hub repository; a missing or malformed backup_source is a configuration error. */
@@ -96,14 +105,8 @@ export function sshHostCommands(options: SshHostCommandsOptions): HostCommands {
   const transferMs = options.transferTimeoutMs ?? DEFAULT_TRANSFER_TIMEOUT_MS;
   const transfer = { timeoutS: Math.max(1, Math.ceil(transferMs / 1000)) };
 
-  async function run(
-    target: SshTarget,
-    what: string,
-    command: string,
-    okCodes: readonly number[] = [0],
-    commandTimeoutMs = timeoutMs,
-  ) {
-    const result = await ssh.exec(target, command, { timeoutMs: commandTimeoutMs });
+  async function run(target: SshTarget, what: string, command: string, okCodes: readonly number[] = [0]) {
+    const result = await ssh.exec(target, command, { timeoutMs });
     if (result.code === null || !okCodes.includes(result.code)) {
       throw new RemoteCommandError(describe(what, target, result));
     }
@@ -121,17 +124,28 @@ export function sshHostCommands(options: SshHostCommandsOptions): HostCommands {
     if (write.code !== 0) throw new RemoteCommandError(`writing the secret file on ${target.host} failed`);
   }
 
+  /** Runs a hub CLI transfer; a failure names the CLI's exception, not just its last lines. */
+  async function runTransfer(target: SshTarget, what: string, command: string): Promise<ExecResult> {
+    const result = await ssh.exec(target, command, { timeoutMs: transferMs + TRANSFER_SLACK_MS });
+    if (result.code === 0) return result;
+    const exception = pythonException(result.stderr);
+    const timedOut = result.code === TIMEOUT_EXIT ? ` (timed out after ${transfer.timeoutS} s)` : '';
+    throw new RemoteCommandError(
+      `${describe(what, target, result)}${timedOut}${exception ? ` [${exception}]` : ''}`,
+    );
+  }
+
   async function upload(target: SshTarget, spec: RunSpec, repo: HubRepo, file: string): Promise<void> {
     const command = REMOTE_COMMANDS.backupCheckpoint(paths, spec.run_dir, repo, spec.hf_path, file, transfer);
     await writeSecrets(target);
-    await run(target, `uploading ${file} to ${repo.repoId}`, command, [0], transferMs + TRANSFER_SLACK_MS);
+    await runTransfer(target, `uploading ${file} to ${repo.repoId}`, command);
   }
 
   async function download(target: SshTarget, spec: RunSpec, repo: HubRepo): Promise<void> {
     const command = REMOTE_COMMANDS.restoreCheckpoint(paths, spec.run_dir, repo, spec.hf_path, transfer);
     await writeSecrets(target);
     const what = `restoring ${RESTORED_CHECKPOINT} from ${repo.repoId}`;
-    const result = await run(target, what, command, [0], transferMs + TRANSFER_SLACK_MS);
+    const result = await runTransfer(target, what, command);
     const restored = parseRestoreOutput(result.stdout);
     if (!restored || restored.bytes === 0) {
       throw new RemoteCommandError(

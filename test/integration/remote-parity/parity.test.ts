@@ -1,13 +1,16 @@
-import { chmod, mkdir, mkdtemp, rm, truncate, utimes, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, truncate, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { manualClock } from '../../../src/clock.js';
 import type { ProbeResult } from '../../../src/fleet/health/types.js';
 import {
+  type HubRepo,
   NVIDIA_SMI_FIELDS,
   parseCheckpointList,
   parseProbeOutput,
+  parseRestoreOutput,
   probeOutputComplete,
   REMOTE_COMMANDS,
   REMOTE_TEMPLATES,
@@ -45,6 +48,10 @@ const ARGV = [
   '16',
 ];
 const STOP = 'killall -9 torchrun';
+const HF_PATH = 'mosaic_small_3090';
+const HF_TOKEN = 'hf_parityToken0123456789';
+/** The stand-in hub CLI for the real host; `@HUB@` becomes the directory playing the Hub. */
+const FAKE_HUB_CLI = join(dirname(fileURLToPath(import.meta.url)), 'fake-huggingface-cli.sh');
 
 interface Pair {
   sim: RunResult;
@@ -184,6 +191,11 @@ describe('remote command parity: simulator vs OpenSSH + bash', () => {
       `#!/bin/sh\nif [ "$*" = "--query-gpu=${NVIDIA_SMI_FIELDS} --format=csv,noheader,nounits" ]; then cat ${join(tmp, 'gpu.csv')}; exit 0; fi\necho "fake nvidia-smi: unexpected arguments: $*"; exit 2\n`,
       { mode: 0o755 },
     );
+    // huggingface-cli, with a local directory as the Hub: same output and exit codes as the
+    // simulator's hub CLI, so the templates' shell around it (sourcing, mkdir, mv, rm, stat,
+    // timeout, exit statuses through &&) is what gets compared.
+    const hubCli = (await readFile(FAKE_HUB_CLI, 'utf8')).replaceAll('@HUB@', join(tmp, 'hub'));
+    await writeFile(join(bin, 'huggingface-cli'), hubCli, { mode: 0o755 });
     sshd = await startRealSshd({ dir: join(tmp, 'sshd'), authorizedKey: clientKey.publicKey, binDir: bin });
     realSession = await connect(sshd.port, clientKey.privateKey, { hostKey: sshd.hostKey });
     sim = createSimHosts({
@@ -210,6 +222,15 @@ describe('remote command parity: simulator vs OpenSSH + bash', () => {
     await sshd?.stop();
     if (tmp) await rm(tmp, { recursive: true, force: true });
   });
+
+  /** The secret file with HF_TOKEN on both hosts, as the healer writes it before a transfer. */
+  async function writeToken(): Promise<void> {
+    const write = await both(REMOTE_COMMANDS.writeSecretFile(paths), {
+      stdin: renderSecretEnvFile({ HF_TOKEN }),
+    });
+    expect(write.real.code).toBe(0);
+    expect(write.sim.code).toBe(0);
+  }
 
   const cases: Record<RemoteCommandName, () => Promise<void>> = {
     async probe() {
@@ -393,9 +414,94 @@ describe('remote command parity: simulator vs OpenSSH + bash', () => {
       expect((await realSession.run(`stat -c %a ${file}`)).stdout).toBe('600\n');
       expectSame(await both(REMOTE_COMMANDS.readFile(file)));
     },
+
+    async backupCheckpoint() {
+      await freshPair();
+      const repo: HubRepo = { repoType: 'model', repoId: 'tc-parity/backup' };
+      const latest = REMOTE_COMMANDS.backupCheckpoint(paths, RUN_DIR, repo, HF_PATH, 'latest.pt');
+      const noToken = await both(latest);
+      expectSame(noToken);
+      expect(noToken.real.code).toBe(1);
+      expect(noToken.real.stderr).toContain('401 Client Error: Unauthorized');
+      // The local file is checked before the Hub is asked anything.
+      const noFile = await both(REMOTE_COMMANDS.backupCheckpoint(paths, RUN_DIR, repo, HF_PATH, 'final.pt'));
+      expectSame(noFile);
+      expect(noFile.real.stderr).toMatch(
+        /FileNotFoundError: No such file or directory: '.*\/final\.pt'\.\n$/,
+      );
+
+      await writeToken();
+      const upload = await both(latest);
+      expectSame(upload);
+      expect(upload.real).toEqual({
+        code: 0,
+        stderr: '',
+        stdout: `https://huggingface.co/tc-parity/backup/blob/main/${HF_PATH}/latest.pt\n`,
+      });
+      // Both hubs now hold the same checkpoint.
+      const real = await stat(join(tmp, 'hub/model/tc-parity/backup', HF_PATH, 'latest.pt'));
+      const simFile = sim.hub.get('model', 'tc-parity/backup', `${HF_PATH}/latest.pt`);
+      expect(simFile?.size).toBe(real.size);
+      expect(simFile?.meta?.model).toBe('mosaic_moe');
+      const dataset = await both(
+        REMOTE_COMMANDS.backupCheckpoint(
+          paths,
+          RUN_DIR,
+          { repoType: 'dataset', repoId: 'tc-parity/backup' },
+          HF_PATH,
+          'best.pt',
+        ),
+      );
+      expectSame(dataset);
+      expect(dataset.real.stdout).toContain('https://huggingface.co/datasets/tc-parity/backup/blob/main/');
+    },
+
+    async restoreCheckpoint() {
+      await freshPair();
+      const repo: HubRepo = { repoType: 'model', repoId: 'tc-parity/restore' };
+      const runPath = `${paths.workspace}/${RUN_DIR}`;
+      const restore = REMOTE_COMMANDS.restoreCheckpoint(paths, RUN_DIR, repo, HF_PATH);
+      const noToken = await both(restore);
+      expectSame(noToken);
+      expect(noToken.real.code).toBe(1);
+      expect(noToken.real.stderr).toContain('RepositoryNotFoundError: 401 Client Error.');
+
+      await writeToken();
+      const noRepo = await both(restore);
+      expectSame(noRepo);
+      expect(noRepo.real.stderr).toContain('RepositoryNotFoundError: 404 Client Error.');
+      const upload = await both(REMOTE_COMMANDS.backupCheckpoint(paths, RUN_DIR, repo, HF_PATH, 'latest.pt'));
+      expect(upload.real.code).toBe(0);
+      expect(upload.sim.code).toBe(0);
+      const noEntry = await both(REMOTE_COMMANDS.restoreCheckpoint(paths, RUN_DIR, repo, 'never_backed_up'));
+      expectSame(noEntry);
+      expect(noEntry.real.stderr).toContain('EntryNotFoundError: 404 Client Error.');
+      // Failed attempts leave latest.pt alone and the download directory behind.
+      expectSame(await both(`ls -a ${runPath}`));
+      expect((await realSession.run(`ls -a ${runPath}`)).stdout).toContain('.tc_restore\n');
+
+      const before = parseCheckpointList(
+        (await realSession.run(REMOTE_COMMANDS.listCheckpoints(paths, RUN_DIR))).stdout,
+      );
+      const size = before.find((c) => c.name === 'latest.pt')?.bytes;
+      expect(size).toBeGreaterThan(0);
+      expectSame(await both(`rm -f ${runPath}/latest.pt`));
+      const restored = await both(restore);
+      expectSame(restored);
+      expect(restored.real.code).toBe(0);
+      expect(parseRestoreOutput(restored.real.stdout)).toEqual({ path: `${runPath}/latest.pt`, bytes: size });
+      const after = await both(REMOTE_COMMANDS.listCheckpoints(paths, RUN_DIR));
+      expect(parseCheckpointList(after.sim.stdout)).toEqual(parseCheckpointList(after.real.stdout));
+      expect(parseCheckpointList(after.real.stdout)).toEqual(before);
+      // The download directory is gone on both.
+      const listing = await both(`ls -a ${runPath}`);
+      expectSame(listing);
+      expect(listing.real.stdout).not.toContain('.tc_restore');
+    },
   };
 
   it('has a parity case for every command in the registry', () => {
+    expect(Object.keys(cases)).toContain('backupCheckpoint');
     expect(Object.keys(cases).sort()).toEqual(Object.keys(REMOTE_COMMANDS).sort());
     expect(Object.keys(REMOTE_TEMPLATES).sort()).toEqual(Object.keys(REMOTE_COMMANDS).sort());
   });
