@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { Route } from './routes.js';
+import { findRoute, type Route, serve } from './routes.js';
 
 /** A bare HTTP server for the worker role (the bot role mounts the same routes on Bolt). */
 export async function startHttpServer(
@@ -8,17 +8,13 @@ export async function startHttpServer(
   host = '0.0.0.0',
 ): Promise<{ port: number; close(): Promise<void> }> {
   const server = http.createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
-    const route = routes.find((r) => r.path === path && r.method === req.method);
+    const route = findRoute(routes, req.method, req.url);
     if (!route) {
       res.writeHead(404, { 'content-type': 'text/plain' });
       res.end('not found');
       return;
     }
-    Promise.resolve(route.handler(req, res)).catch(() => {
-      if (!res.headersSent) res.writeHead(500);
-      res.end();
-    });
+    serve(route, req, res);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

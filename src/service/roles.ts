@@ -61,7 +61,11 @@ export async function runRole(
     io.err(`conductor: listening on :${app.port} (POST /slack/events, GET /healthz, GET /metrics)`);
   } else {
     const server = await startHttpServer(
-      operatorRoutes({ ...ctx, sweepIntervalS: config.fleet.thresholds.sweep_interval_s }),
+      operatorRoutes({
+        ...ctx,
+        sweepIntervalS: config.fleet.thresholds.sweep_interval_s,
+        dashboardPassword: config.dashboardPassword,
+      }),
       config.port,
     );
     ctx.shutdown.add('http', () => server.close());

@@ -1,7 +1,7 @@
 import { App, HTTPReceiver, LogLevel, SocketModeReceiver, webApi } from '@slack/bolt';
 import { registerHandlers } from '../../handlers/index.js';
 import { ConfigError } from '../errors.js';
-import { operatorRoutes } from '../http/routes.js';
+import { boltCustomRoutes, operatorRoutes } from '../http/routes.js';
 import { startHttpServer } from '../http/server.js';
 import { freePort } from '../infra/redis/bootstrap.js';
 import type { SlackDeps } from '../slack-app/deps.js';
@@ -36,7 +36,7 @@ export function slackWebClient(settings: Pick<SlackSettings, 'botToken' | 'apiUr
   });
 }
 
-/** The Bolt app: HTTP receiver with /slack/events, /healthz and /metrics, or Socket Mode. */
+/** The Bolt app: HTTP receiver with /slack/events, /healthz, /metrics and /admin/queues, or Socket Mode. */
 export async function startSlackApp(ctx: AppContext, settings: SlackSettings): Promise<RunningSlackApp> {
   const routes = operatorRoutes({
     redis: ctx.redis,
@@ -46,9 +46,10 @@ export async function startSlackApp(ctx: AppContext, settings: SlackSettings): P
     sweepIntervalS: ctx.config.fleet.thresholds.sweep_interval_s,
     metrics: ctx.metrics,
     logger: ctx.logger,
+    dashboardPassword: ctx.config.dashboardPassword,
   });
   const port = settings.port === 0 ? await freePort() : settings.port;
-  const customRoutes = routes.map((r) => ({ path: r.path, method: r.method, handler: r.handler }));
+  const customRoutes = boltCustomRoutes(routes);
   const clientOptions = {
     ...(settings.apiUrl && { slackApiUrl: settings.apiUrl }),
     retryConfig: { retries: 0 },
