@@ -1,6 +1,8 @@
 import { ackScenario } from './scenarios/ack.js';
 import { conductorScenario } from './scenarios/conductor.js';
 import { hostsScenario } from './scenarios/hosts.js';
+import { loadScenario } from './scenarios/load.js';
+import { recoveryScenario } from './scenarios/recovery.js';
 import { sweepScenario } from './scenarios/sweep.js';
 import type { BenchScenario } from './types.js';
 
@@ -10,4 +12,6 @@ export const SCENARIOS: readonly BenchScenario[] = [
   sweepScenario,
   ackScenario,
   conductorScenario,
+  recoveryScenario,
+  loadScenario,
 ];

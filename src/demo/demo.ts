@@ -59,12 +59,15 @@ export async function startDemo(config: Config, options: DemoOptions = {}): Prom
   const redis = await ensureRedis(config.redisUrl, config.redisUrlExplicit);
   const clock = scaledClock(speed);
   const keys = ssh2.utils.generateKeyPairSync('ed25519');
+  // The simulated Hub wants a token like the real one; the demo makes one up when none is set.
+  const hfToken = config.hfToken ?? 'hf_demo_token_for_the_simulated_hub';
   const world = await startSimWorld({
     clock,
     fleet: config.fleet,
     scenario,
     authorizedKey: keys.public,
     logger,
+    hfToken,
   });
   const slack = await startLocalSlack({
     signingSecret: DEMO_SIGNING_SECRET,
@@ -72,7 +75,11 @@ export async function startDemo(config: Config, options: DemoOptions = {}): Prom
     ...(options.slackPort !== undefined && { port: options.slackPort }),
   });
 
-  const demoConfig: Config = { ...config, keyPrefix: options.keyPrefix ?? `${config.keyPrefix}-demo` };
+  const demoConfig: Config = {
+    ...config,
+    keyPrefix: options.keyPrefix ?? `${config.keyPrefix}-demo`,
+    hfToken,
+  };
   const ctx = createContext(demoConfig, {
     clock,
     logger,

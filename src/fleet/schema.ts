@@ -1,4 +1,14 @@
 import { z } from 'zod';
+import { parseBackupSource } from './remote/backup-source.js';
+
+function isBackupSource(value: string): boolean {
+  try {
+    parseBackupSource(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /**
  * The fleet file. Its run entries have exactly the shape of the training project's
@@ -57,8 +67,11 @@ export const RunSchema = z
       .array(z.string().regex(/^[A-Za-z0-9._=:/,+-]+$/, 'must be a plain argument without shell characters'))
       .default([]),
     host: StaticHostSchema.optional(),
-    /** Where the run's checkpoints are backed up, for restoring when the old host is gone. */
-    backup_source: z.string().optional(),
+    /** Hugging Face Hub repository the run's checkpoints are backed up to (`hf://owner/repo`). */
+    backup_source: z
+      .string()
+      .refine(isBackupSource, 'must be hf://<owner>/<repo> or hf://datasets/<owner>/<repo>')
+      .optional(),
   })
   .strict();
 

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import { buildTrainerArgv } from '../fleet/policy/launch.js';
-import { REMOTE_COMMANDS } from '../fleet/remote/commands.js';
+import { parseBackupSource } from '../fleet/remote/backup-source.js';
+import { REMOTE_COMMANDS, renderSecretEnvFile } from '../fleet/remote/commands.js';
 import type { Fleet } from '../fleet/schema.js';
 import { createVastClient } from '../infra/vast/client.js';
 import type { Logger } from '../logger.js';
@@ -36,6 +37,8 @@ export interface SimWorldOptions {
   apiKey?: string;
   port?: number;
   loadingMs?: number;
+  /** HF token the seeded hosts use to back their checkpoints up (as the training project does). */
+  hfToken?: string;
 }
 
 function hostFault(kind: ScenarioFaultKind, pct?: number): SimFault | null {
@@ -112,6 +115,22 @@ export async function startSimWorld(options: SimWorldOptions): Promise<SimWorld>
     if (!host || !view?.ssh_port) throw new Error(`seeded instance ${instanceId} has no host`);
     hostKeys.set(`[${view.ssh_host ?? '127.0.0.1'}]:${view.ssh_port}`, view.host_key);
     if (seed.step > 0) host.seedRun({ runDir: spec.run_dir, config: spec.config, step: seed.step });
+    if (seed.step > 0 && spec.backup_source && options.hfToken) {
+      // The training project pushes its checkpoints to the Hub: start with that backup in place.
+      host.exec(REMOTE_COMMANDS.writeSecretFile(fleet.paths), {
+        stdin: renderSecretEnvFile({ HF_TOKEN: options.hfToken }),
+      });
+      const backup = host.exec(
+        REMOTE_COMMANDS.backupCheckpoint(
+          fleet.paths,
+          spec.run_dir,
+          parseBackupSource(spec.backup_source),
+          spec.hf_path,
+          'latest.pt',
+        ),
+      );
+      if (backup.code !== 0) throw new Error(`seed backup of ${seed.run} failed: ${backup.stderr}`);
+    }
     const argv = buildTrainerArgv(spec, fleet, { name: seed.gpu_name, count: seed.num_gpus });
     const launched = host.exec(REMOTE_COMMANDS.launch(fleet.paths, argv));
     if (launched.code !== 0) throw new Error(`seed launch of ${seed.run} failed: ${launched.stderr}`);
