@@ -6,7 +6,12 @@ import { loadConfig } from '../../../src/config.js';
 import { type Demo, startDemo } from '../../../src/demo/demo.js';
 import { createLlmClient } from '../../../src/infra/llm/client.js';
 import { silentLogger } from '../../../src/logger.js';
-import { type FakeAnthropic, fakeReply, lastToolResults, startFakeAnthropic } from '../../../src/sim/llm/index.js';
+import {
+  type FakeAnthropic,
+  fakeReply,
+  lastToolResults,
+  startFakeAnthropic,
+} from '../../../src/sim/llm/index.js';
 import { DEFAULT_SCENARIO } from '../../../src/sim/scenario.js';
 import { DEFAULT_BOT_USER_ID, VIEWER_USER_ID } from '../../../src/sim/slack/index.js';
 import { deleteKeys, newRedis, redisUrl, uniquePrefix } from '../../helpers/redis.js';
@@ -35,7 +40,9 @@ beforeAll(async () => {
     llm: createLlmClient({ ...config.anthropic, apiKey: API_KEY, baseUrl: fake.url }),
   });
   // Let the first sweep land so the tools have data.
-  await demo.slack.waitFor(async () => (await demo.ctx.store.getMeta('last_sweep')) !== null, 15_000).catch(() => {});
+  await demo.slack
+    .waitFor(async () => (await demo.ctx.store.getMeta('last_sweep')) !== null, 15_000)
+    .catch(() => {});
   await new Promise((r) => setTimeout(r, 2500));
 }, 60_000);
 
@@ -77,8 +84,15 @@ describe('conductor in Slack threads (real Bolt, local Slack, fake Messages API)
   it('a proposal the model makes that breaks a rule is refused by the policy', async () => {
     const before = fake.requests.length;
     fake.enqueue(
-      fakeReply.toolUse('propose', { run: 'mosaic_moe', action: 'migrate', reason: 'cheaper', offerId: 999_999_999 }),
-      fakeReply.respond((request) => fakeReply.text(`Result: ${JSON.stringify(lastToolResults(request)).slice(0, 300)}`)),
+      fakeReply.toolUse('propose', {
+        run: 'mosaic_moe',
+        action: 'migrate',
+        reason: 'cheaper',
+        offerId: 999_999_999,
+      }),
+      fakeReply.respond((request) =>
+        fakeReply.text(`Result: ${JSON.stringify(lastToolResults(request)).slice(0, 300)}`),
+      ),
     );
     const posted = await demo.slack.postUserMessage({
       user: VIEWER_USER_ID,
@@ -95,7 +109,11 @@ describe('conductor in Slack threads (real Bolt, local Slack, fake Messages API)
 
   it('/train ask starts a thread answered by the conductor', async () => {
     fake.enqueue(fakeReply.text('All three runs are training.'));
-    await demo.slack.sendCommand({ user: VIEWER_USER_ID, channel: CHANNEL, text: '/train ask how is the fleet?' });
+    await demo.slack.sendCommand({
+      user: VIEWER_USER_ID,
+      channel: CHANNEL,
+      text: '/train ask how is the fleet?',
+    });
     const question = await demo.slack.waitFor(
       () => demo.slack.messages(CHANNEL).find((m) => !m.threadTs && /asked: how is the fleet\?/.test(m.text)),
       10_000,
