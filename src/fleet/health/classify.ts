@@ -74,7 +74,13 @@ const SEVERITY: Record<HealthStatus, Severity> = {
 };
 
 // `unknown` means the probe told us nothing usable: opening an incident on it would page on noise.
-const NOT_INCIDENTS: ReadonlySet<HealthStatus> = new Set(['healthy', 'provisioning', 'complete', 'paused', 'unknown']);
+const NOT_INCIDENTS: ReadonlySet<HealthStatus> = new Set([
+  'healthy',
+  'provisioning',
+  'complete',
+  'paused',
+  'unknown',
+]);
 
 export function severityOf(status: HealthStatus): Severity {
   return SEVERITY[status];
