@@ -1,5 +1,6 @@
 import { type Job, type JobsOptions, Queue, UnrecoverableError, Worker } from 'bullmq';
 import { ConductorError, ValidationError } from '../errors.js';
+import type { Metrics } from '../http/metrics.js';
 import type { Logger } from '../logger.js';
 import { JOB_SCHEMAS, type JobDataByQueue, QUEUE_NAMES, type QueueName } from './jobs.js';
 
@@ -14,6 +15,8 @@ export interface QueueSettings {
   /** Key prefix for BullMQ keys (`<prefix>:bull`). */
   prefix: string;
   logger: Logger;
+  /** tc_jobs_total, counted from every worker's completed and failed events. */
+  metrics?: Pick<Metrics, 'jobs'>;
 }
 
 const DEFAULT_JOB_OPTIONS: { [Q in QueueName]: JobsOptions } = {
@@ -149,13 +152,16 @@ export class Queues {
         ...(settings.limiter && { limiter: settings.limiter }),
       },
     );
+    const jobs = this.settings.metrics?.jobs;
     worker.on('error', (err) => logger.warn({ err }, 'worker error'));
-    worker.on('failed', (job, err) =>
+    worker.on('completed', () => jobs?.inc({ queue: name, outcome: 'completed' }));
+    worker.on('failed', (job, err) => {
+      jobs?.inc({ queue: name, outcome: 'failed' });
       logger.warn(
         { jobId: job?.id, name: job?.name, attempts: job?.attemptsMade, err: err.message },
         'job failed',
-      ),
-    );
+      );
+    });
     this.workers.push(worker);
     return worker;
   }

@@ -73,8 +73,8 @@ export function createContext(config: Config, overrides: ContextOverrides = {}):
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
   const store = new Store({ redis, prefix: config.keyPrefix, clock, logger });
-  const queues = new Queues({ redisUrl, prefix: config.keyPrefix, logger });
   const metrics = createMetrics();
+  const queues = new Queues({ redisUrl, prefix: config.keyPrefix, logger, metrics });
 
   const privateKey =
     overrides.sshPrivateKey ??
