@@ -12,7 +12,15 @@ export const REDACT_PATHS = [
   '*.authorization',
   '*.Authorization',
   'headers.authorization',
+  'headers.cookie',
+  'headers["x-api-key"]',
   'headers["x-slack-signature"]',
+  '*.headers.authorization',
+  '*.headers.Authorization',
+  '*.headers.cookie',
+  '*.headers["set-cookie"]',
+  '*.headers["x-api-key"]',
+  '*.headers["x-slack-signature"]',
   'env.HF_TOKEN',
   'config.slack.botToken',
   'config.slack.signingSecret',
@@ -29,22 +37,41 @@ export interface LoggerOptions {
   destination?: pino.DestinationStream;
 }
 
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * Every spelling a secret can take in a JSON log line: as is, JSON-escaped (once, or twice when a
+ * JSON string was logged as a string), and URL-encoded (in a logged URL).
+ */
+function secretSpellings(secret: string): string[] {
+  const once = JSON.stringify(secret).slice(1, -1);
+  const twice = JSON.stringify(once).slice(1, -1);
+  return [secret, once, twice, encodeURIComponent(secret)];
+}
+
+/**
+ * Scrubs the finished line rather than the arguments: a secret inside an object field, an error's
+ * message, stack or cause, a child's bindings or a format argument is caught wherever pino put it.
+ */
+function scrubbingDestination(
+  destination: pino.DestinationStream,
+  secrets: readonly string[],
+): pino.DestinationStream {
+  if (secrets.length === 0) return destination;
+  const spellings = [...new Set(secrets.flatMap(secretSpellings))].sort((a, b) => b.length - a.length);
+  const pattern = new RegExp(spellings.map(escapeRegExp).join('|'), 'g');
+  return { write: (line: string) => destination.write(line.replace(pattern, '[REDACTED]')) };
+}
+
 export function createLogger(options: LoggerOptions = {}): Logger {
   const secrets = (options.secrets ?? []).filter((s) => s.length >= 6);
-  const scrub = (value: string) => secrets.reduce((acc, s) => acc.split(s).join('[REDACTED]'), value);
   return pino(
     {
       name: options.name ?? 'conductor',
       level: options.level ?? 'info',
       redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
-      hooks: {
-        logMethod(args, method) {
-          const scrubbed = args.map((a) => (typeof a === 'string' ? scrub(a) : a)) as typeof args;
-          method.apply(this, scrubbed);
-        },
-      },
     },
-    options.destination ?? pino.destination(2),
+    scrubbingDestination(options.destination ?? pino.destination(2), secrets),
   );
 }
 
