@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../logger.js';
 import { dashboardRoutes } from './dashboard.js';
-import { type HealthDeps, healthReport } from './health.js';
+import { type HealthDeps, type HealthReport, healthReport } from './health.js';
 import type { Metrics } from './metrics.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -51,6 +51,37 @@ export function serve(route: Route, req: IncomingMessage, res: ServerResponse): 
     });
 }
 
+/** A probe gives up after a few seconds; answer before that. */
+const HEALTH_TIMEOUT_MS = 2_000;
+
+/**
+ * The health report, or a "Redis down" one when it takes too long: the service's Redis client
+ * queues commands while disconnected (maxRetriesPerRequest: null), so a ping to a dead Redis
+ * never fails, it waits.
+ */
+async function healthWithin(deps: HealthDeps, timeoutMs: number): Promise<HealthReport> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<HealthReport>((resolve) => {
+    timer = setTimeout(
+      () =>
+        resolve({
+          ok: false,
+          redis: 'down',
+          lastSweepAgeS: null,
+          sweepIntervalS: deps.sweepIntervalS,
+          queues: {},
+          problems: [`redis unreachable (no answer within ${timeoutMs / 1000} s)`],
+        }),
+      timeoutMs,
+    );
+  });
+  try {
+    return await Promise.race([healthReport(deps), timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** /healthz, /metrics and (with a password) the queue dashboard, for the bot and bare workers alike. */
 export function operatorRoutes(
   deps: HealthDeps & { metrics: Metrics; logger: Logger; dashboardPassword?: string | undefined },
@@ -61,7 +92,7 @@ export function operatorRoutes(
       method: 'GET',
       handler: async (_req, res) => {
         try {
-          const report = await healthReport(deps);
+          const report = await healthWithin(deps, HEALTH_TIMEOUT_MS);
           res.writeHead(report.ok ? 200 : 503, { 'content-type': 'application/json' });
           res.end(JSON.stringify(report));
         } catch (err) {
