@@ -72,6 +72,6 @@ export async function runRole(
     io.err(`conductor worker: /healthz and /metrics on :${server.port}`);
   }
   registerContextShutdown(ctx);
-  await startWorkers(ctx, { probe: remoteProbe, slackClient: slackWebClient(slack), slack });
+  await startWorkers(ctx, { probe: remoteProbe, slackClient: slackWebClient(slack, ctx.logger), slack });
   return untilShutdown(ctx);
 }
