@@ -37,6 +37,8 @@ export interface NotifyDeps {
 }
 
 const CHANNEL_INTERVAL_MS = 1000;
+/** How long a post for an incident's thread waits for the alert before going to the channel. */
+const ALERT_WAIT_MS = 120_000;
 
 type Message = { text: string; blocks?: object[] | undefined };
 
@@ -211,7 +213,20 @@ export function notifyProcessor(deps: NotifyDeps) {
       case 'post': {
         if (data.refKey && (await deps.store.getMeta(`slack-ref:${data.refKey}`)))
           return { skipped: 'already posted' };
-        const ts = await post(job, token, data.channel, data, data.threadTs);
+        let channel = data.channel;
+        let threadTs = data.threadTs;
+        if (data.incidentId && !threadTs) {
+          const ref = (await deps.store.incidents.get(data.incidentId))?.slack;
+          if (ref) {
+            channel = ref.channel;
+            threadTs = ref.ts;
+          } else if (token && Date.now() - job.timestamp < ALERT_WAIT_MS) {
+            // The alert is still on its way: wait for it rather than post outside its thread.
+            await job.moveToDelayed(Date.now() + 500, token);
+            throw new DelayedError();
+          }
+        }
+        const ts = await post(job, token, channel, data, threadTs);
         if (data.refKey) await deps.store.setMeta(`slack-ref:${data.refKey}`, ts);
         if (data.ask) {
           await deps.queues.enqueue(
@@ -219,7 +234,7 @@ export function notifyProcessor(deps: NotifyDeps) {
             'thread',
             {
               kind: 'thread',
-              channel: data.channel,
+              channel,
               threadTs: ts,
               ts,
               user: data.ask.user,

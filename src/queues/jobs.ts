@@ -93,6 +93,8 @@ export const NotifyJobSchema = z.discriminatedUnion('kind', [
       threadTs: ts.optional(),
       /** Store the posted ts under this key, so a retry never posts twice. */
       refKey: z.string().optional(),
+      /** Post into this incident's alert thread, waiting (briefly) for the alert to exist. */
+      incidentId: z.string().optional(),
       /** After posting, start a conductor turn in the new message's thread (`/train ask`). */
       ask: z
         .object({ user: z.string(), text: z.string().max(4000) })

@@ -34,6 +34,7 @@ export function proposalPoster(ctx: AppContext, channelId: string) {
         channel: incident?.slack?.channel ?? channelId,
         ...message,
         ...(incident?.slack && { threadTs: incident.slack.ts }),
+        ...(incident && !incident.slack && { incidentId: incident.id }),
         refKey: `proposal-${proposal.id}`,
       },
       { jobId: `proposal-post-${proposal.id}` },

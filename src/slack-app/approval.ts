@@ -9,10 +9,17 @@ const HEALER_ACTIONS = new Set(['restart', 'clean_disk', 'collect_logs', 'stop']
 
 /** The offers a proposal presented; a button value naming any other offer was not ours. */
 function presentedOffers(proposal: Proposal): number[] {
-  const ids = proposal.params['offerIds'];
-  const one = proposal.params['offerId'];
-  const list = Array.isArray(ids) ? ids.filter((n): n is number => typeof n === 'number') : [];
-  return typeof one === 'number' && !list.includes(one) ? [one, ...list] : list;
+  const { offerIds, offerId, offers } = proposal.params;
+  const ids = new Set<number>();
+  if (typeof offerId === 'number') ids.add(offerId);
+  if (Array.isArray(offerIds)) for (const id of offerIds) if (typeof id === 'number') ids.add(id);
+  // Ranked proposals from ops carry the offers themselves ({offer: {id, ...}, estHours, ...}).
+  if (Array.isArray(offers)) {
+    for (const option of offers as { offer?: { id?: unknown } }[]) {
+      if (typeof option?.offer?.id === 'number') ids.add(option.offer.id);
+    }
+  }
+  return [...ids];
 }
 
 /**
