@@ -1,9 +1,9 @@
-import ssh2 from 'ssh2';
 import type { Clock } from '../clock.js';
 import { parseFleet } from '../config.js';
 import { buildTrainerArgv } from '../fleet/policy/launch.js';
 import { REMOTE_COMMANDS } from '../fleet/remote/commands.js';
 import type { Fleet } from '../fleet/schema.js';
+import { generateSshKeyPair } from '../infra/ssh/keys.js';
 import { silentLogger } from '../logger.js';
 import { createSimHosts, type SimHosts } from '../sim/hosts/index.js';
 
@@ -21,7 +21,7 @@ export interface BenchFleet {
  * shape the monitor sweeps. Uses the real launch template so the trainers are real sim processes.
  */
 export async function startBenchFleet(n: number, clock: Clock): Promise<BenchFleet> {
-  const keys = ssh2.utils.generateKeyPairSync('ed25519');
+  const keys = generateSshKeyPair();
   const hosts = createSimHosts({ clock, authorizedKey: keys.public, logger: silentLogger, startupMs: 0 });
   const doc: Record<string, unknown> = {};
   const hostKeys: Record<string, string> = {};

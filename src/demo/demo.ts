@@ -1,5 +1,4 @@
 import { parseArgs } from 'node:util';
-import ssh2 from 'ssh2';
 import { remoteProbe } from '../../agents/monitor/probe.js';
 import type { CliIo } from '../cli/main.js';
 import { scaledClock } from '../clock.js';
@@ -7,6 +6,7 @@ import type { Config } from '../config.js';
 import { ConfigError } from '../errors.js';
 import type { LlmClient } from '../infra/llm/client.js';
 import { ensureRedis } from '../infra/redis/bootstrap.js';
+import { generateSshKeyPair } from '../infra/ssh/keys.js';
 import { createLogger, type Logger } from '../logger.js';
 import { type AppContext, createContext, registerContextShutdown } from '../service/context.js';
 import { slackWebClient, startSlackApp } from '../service/slack-app.js';
@@ -58,7 +58,7 @@ export async function startDemo(config: Config, options: DemoOptions = {}): Prom
     createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel, name: 'demo' });
   const redis = await ensureRedis(config.redisUrl, config.redisUrlExplicit);
   const clock = scaledClock(speed);
-  const keys = ssh2.utils.generateKeyPairSync('ed25519');
+  const keys = generateSshKeyPair();
   // The simulated Hub wants a token like the real one; the demo makes one up when none is set.
   const hfToken = config.hfToken ?? 'hf_demo_token_for_the_simulated_hub';
   const world = await startSimWorld({

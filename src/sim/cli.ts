@@ -1,10 +1,10 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import ssh2 from 'ssh2';
 import type { CliIo } from '../cli/main.js';
 import { adjustableClock } from '../clock.js';
 import { loadConfig } from '../config.js';
+import { generateSshKeyPair } from '../infra/ssh/keys.js';
 import { createLogger } from '../logger.js';
 import { Shutdown } from '../shutdown.js';
 import { startSimControl } from './control.js';
@@ -28,7 +28,7 @@ export async function runSim(env: NodeJS.ProcessEnv, args: string[], io: CliIo):
   const scenario = values.scenario ? loadScenario(values.scenario, runs) : DEFAULT_SCENARIO;
   const clock = adjustableClock(values.speed ? Number(values.speed) : scenario.speed);
   const logger = createLogger({ level: config.logLevel, name: 'sim' });
-  const keys = ssh2.utils.generateKeyPairSync('ed25519');
+  const keys = generateSshKeyPair();
   mkdirSync(config.stateDir, { recursive: true });
   const keyFile = path.join(config.stateDir, 'sim_id_ed25519');
   writeFileSync(keyFile, keys.private, { mode: 0o600 });

@@ -1,9 +1,9 @@
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import ssh2 from 'ssh2';
 import type { Clock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
+import { generateSshKeyPair } from '../../src/infra/ssh/keys.js';
 import { silentLogger } from '../../src/logger.js';
 import { type AppContext, createContext } from '../../src/service/context.js';
 import { deleteKeys, redisUrl, uniquePrefix } from './redis.js';
@@ -30,7 +30,7 @@ export function testContext(
     STATE_DIR: stateDir,
     ...options.env,
   });
-  const keys = ssh2.utils.generateKeyPairSync('ed25519');
+  const keys = generateSshKeyPair();
   const ctx = createContext(config, {
     redisUrl: redisUrl(),
     logger: silentLogger,

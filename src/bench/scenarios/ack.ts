@@ -1,9 +1,9 @@
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import ssh2 from 'ssh2';
 import { loadConfig } from '../../config.js';
 import { ensureRedis } from '../../infra/redis/bootstrap.js';
+import { generateSshKeyPair } from '../../infra/ssh/keys.js';
 import { silentLogger } from '../../logger.js';
 import { packageRoot } from '../../package-root.js';
 import { createContext } from '../../service/context.js';
@@ -32,7 +32,7 @@ export const ackScenario: BenchScenario = {
     const ctx = createContext(config, {
       redisUrl: redis.url,
       logger: silentLogger,
-      sshPrivateKey: ssh2.utils.generateKeyPairSync('ed25519').private,
+      sshPrivateKey: generateSshKeyPair().private,
       vast: null,
     });
     const secret = 'bench-signing-secret';

@@ -1,5 +1,5 @@
-import ssh2 from 'ssh2';
 import { scaledClock } from '../../clock.js';
+import { generateSshKeyPair } from '../../infra/ssh/keys.js';
 import { silentLogger } from '../../logger.js';
 import { createSimHosts } from '../../sim/hosts/index.js';
 import type { BenchScenario } from '../types.js';
@@ -10,7 +10,7 @@ export const hostsScenario: BenchScenario = {
   description: 'start simulated SSH hosts: start-up time and memory',
   async run({ quick, log }) {
     const n = quick ? 200 : 1000;
-    const keys = ssh2.utils.generateKeyPairSync('ed25519');
+    const keys = generateSshKeyPair();
     global.gc?.();
     const before = process.memoryUsage();
     const hosts = createSimHosts({

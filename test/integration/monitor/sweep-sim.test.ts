@@ -1,5 +1,4 @@
 import path from 'node:path';
-import ssh2 from 'ssh2';
 import { afterEach, describe, expect, it } from 'vitest';
 import { recordingEvents } from '../../../agents/monitor/events.js';
 import { remoteProbe } from '../../../agents/monitor/probe.js';
@@ -8,6 +7,7 @@ import { manualClock } from '../../../src/clock.js';
 import { loadFleetFile } from '../../../src/config.js';
 import type { HealthStatus } from '../../../src/fleet/health/types.js';
 import { memoryHostKeyStore } from '../../../src/infra/ssh/host-keys.js';
+import { generateSshKeyPair } from '../../../src/infra/ssh/keys.js';
 import { createSshPool } from '../../../src/infra/ssh/pool.js';
 import { createVastClient } from '../../../src/infra/vast/client.js';
 import { silentLogger } from '../../../src/logger.js';
@@ -26,7 +26,7 @@ afterEach(async () => {
 
 async function setup() {
   const clock = manualClock(Date.UTC(2026, 10, 1));
-  const keys = ssh2.utils.generateKeyPairSync('ed25519');
+  const keys = generateSshKeyPair();
   const world: SimWorld = await startSimWorld({
     clock,
     fleet,

@@ -36,8 +36,8 @@ async function twoOutbidRuns() {
     opsFleet(
       { policy: { budget: { max_dph: 0.4 } } },
       {
-        [RUN]: { priority: 80, backup_source: 'hf:team/moe' },
-        [LOW]: { priority: 20, backup_source: 'hf:team/gpt2' },
+        [RUN]: { priority: 80, backup_source: 'hf://team/moe' },
+        [LOW]: { priority: 20, backup_source: 'hf://team/gpt2' },
       },
     ),
   );
@@ -46,8 +46,8 @@ async function twoOutbidRuns() {
   gpt2.machine.files = runFiles(7_000, 1.5);
   await outbid(h, moe, RUN, 12_340);
   await outbid(h, gpt2, LOW, 7_000);
-  h.hosts.backups.set('hf:team/moe', 10_000);
-  h.hosts.backups.set('hf:team/gpt2', 5_000);
+  h.hosts.backups.set('hf://team/moe', 10_000);
+  h.hosts.backups.set('hf://team/gpt2', 5_000);
 }
 
 describe('ops budget and priorities', () => {

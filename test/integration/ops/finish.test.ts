@@ -35,7 +35,7 @@ describe('ops finish and destroy', () => {
     const old = await finishedRun(h);
     const result = await opsProcessor(h.ops)(job('finish'));
     expect(result).toMatchObject({ action: 'finish', step: 50_000, backedUp: true, destroyed: true });
-    expect(h.hosts.backups.get('hf:team/mosaic_small_3090/final.pt')).toBe(50_000);
+    expect(h.hosts.backups.get('hf://team/mosaic_small_3090/final.pt')).toBe(50_000);
     expect(alive(old.id)).toBe(false);
     const state = await h.store.getRunState(RUN);
     expect(state).toMatchObject({ complete: true, instanceId: null, costPerHr: 0 });

@@ -20,7 +20,7 @@ import { createHealerHarness, type HealerHarness, runState } from '../healer/har
 
 export const API_KEY = 'test-ops-vast-key-0123456789';
 export const RUN = 'mosaic_moe';
-export const BACKUP = 'hf:team/mosaic_small_3090';
+export const BACKUP = 'hf://team/mosaic_small_3090';
 
 export interface OpsHarness extends HealerHarness {
   sim: VastSim;

@@ -103,7 +103,7 @@ describe('ops migrate', () => {
     expect(state?.costPerHr).toBeCloseTo(0.22, 6);
     expect(state?.costAccrued).toBeGreaterThan(oldState?.costAccrued ?? 0);
     expect(h.forgotten).toEqual([hostKeyId(old.machine.target.host, old.machine.target.port)]);
-    expect(h.hosts.calls).toContain(`restore hf:team/mosaic_small_3090 -> 127.0.0.1:${state?.sshPort}`);
+    expect(h.hosts.calls).toContain(`restore hf://team/mosaic_small_3090 -> 127.0.0.1:${state?.sshPort}`);
     const types = (await h.journal()).map((e) => e.type);
     expect(types.slice(-4)).toEqual(['provision', 'start', 'destroy', 'REPLACE']);
     expect(h.progress.map(([step]) => step)).toEqual(
