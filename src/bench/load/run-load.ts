@@ -1,10 +1,11 @@
+import os from 'node:os';
 import { ConductorError } from '../../errors.js';
 import { slackWebClient } from '../../service/slack-app.js';
 import { VIEWER_USER_ID } from '../../sim/slack/index.js';
-import { type BurstResult, fireBurst } from './burst.js';
-import { type EffectsResult, waitForEffects } from './effects.js';
-import { percentile, planRequests } from './plan.js';
-import { postProposals } from './proposals.js';
+import { type BurstResult, type BurstTarget, fireBurst } from './burst.js';
+import { type EffectSources, type EffectsResult, waitForEffects } from './effects.js';
+import { type LoadRequest, percentile, planRequests } from './plan.js';
+import { type PostedProposal, postProposals } from './proposals.js';
 import { type LoadStack, startLoadStack } from './stack.js';
 import {
   type ProcessSweeps,
@@ -26,7 +27,16 @@ export interface LoadOptions {
   redisUrl: string;
   prefix?: string;
   sweepIntervalS?: number;
+  /** Full sweeps to wait for before reporting (default 3). */
+  minSweeps?: number;
   log?: (text: string) => void;
+}
+
+export interface SweepAttribution {
+  /** The process whose sweep was running as the burst arrived; null when none finished in time. */
+  process: string | null;
+  /** Whether that was its first sweep, i.e. it was opening its SSH connections. */
+  firstForProcess: boolean;
 }
 
 export interface AckFigures {
@@ -49,6 +59,9 @@ export interface LoadReport {
   perProcess: ProcessSweeps[];
   /** Whether a sweep held the sweep lock when the burst started. */
   sweepRunningAtBurst: boolean;
+  sweepAtBurst: SweepAttribution;
+  /** The machine's 1-minute load average as the burst started (other work skews latencies). */
+  loadAverage: number;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -91,13 +104,67 @@ function ackFigures(burst: BurstResult): AckFigures {
   };
 }
 
+/**
+ * One of each request, answered before the burst: a service that has been up a while has its
+ * code paths compiled and its connections open, and the burst should measure that service.
+ */
+async function warmUp(target: BurstTarget, sources: EffectSources, proposals: readonly PostedProposal[]) {
+  const requests: LoadRequest[] = [
+    { kind: 'status', run: null },
+    { kind: 'journal' },
+    { kind: 'approve', proposal: 0 },
+  ];
+  const burst = await fireBurst(target, requests, proposals);
+  const { outcome } = await waitForEffects(sources, burst, proposals, 30_000);
+  if (outcome.dropped > 0) throw new ConductorError('load: the warm-up requests were not all answered');
+}
+
 /** Time allowed for sweeps and effects: connecting to 1,000 hosts on a small machine takes a while. */
 function budgets(hosts: number, proposals: number) {
   return {
-    firstSweepMs: 60_000 + hosts * 150,
-    // Approvals update their messages through the notify queue at ~1 message/s per channel.
+    sweepMs: 60_000 + hosts * 150,
+    // Answers, message updates and ops jobs all pass through the queues after the acks.
     effectsMs: 30_000 + proposals * 2_000,
   };
+}
+
+/** Which process ran the sweep in progress at `since`: the one whose sweep count grew first after it. */
+async function sweeperAfter(
+  stack: LoadStack,
+  before: readonly ProcessSweeps[],
+  since: number,
+  timeoutMs: number,
+): Promise<SweepAttribution> {
+  const last = await until('a sweep finishing after the burst', timeoutMs, async () => {
+    const value = Number(await stack.store.getMeta('last_sweep'));
+    return value > since ? value : null;
+  }).catch(() => null);
+  if (last === null) return { process: null, firstForProcess: false };
+  const after = await sweepsPerProcess(stack.processes);
+  const grown = after.find((p, i) => p.sweeps > (before[i]?.sweeps ?? 0));
+  const earlier = before.find((p) => p.name === grown?.name)?.sweeps ?? 0;
+  return { process: grown?.name ?? null, firstForProcess: grown !== undefined && earlier === 0 };
+}
+
+async function settleEffects(
+  sources: EffectSources,
+  burst: BurstResult,
+  proposals: readonly PostedProposal[],
+  timeoutMs: number,
+): Promise<EffectsResult> {
+  const first = await waitForEffects(sources, burst, proposals, timeoutMs);
+  // Look once more a little later: a second answer or job would arrive after the first.
+  await sleep(2_000);
+  return { ...(await waitForEffects(sources, burst, proposals, 0)), settledMs: first.settledMs };
+}
+
+/** Lets the fleet be swept a few more times, so the figures cover more than one process. */
+async function awaitSweeps(stack: LoadStack, hosts: number, count: number, timeoutMs: number) {
+  const monitor = stack.queues.queue('monitor');
+  await until(`${count} full sweeps`, timeoutMs, async () => {
+    const { sweeps } = await readSweeps(monitor);
+    return sweeps.filter((s) => s.runs === hosts).length >= count ? true : null;
+  }).catch(() => null);
 }
 
 export async function runLoad(options: LoadOptions): Promise<LoadReport> {
@@ -116,49 +183,48 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
       stack.fleet.runs.map((r) => r.name),
     );
     const budget = budgets(options.hosts, plan.proposals);
-    const first = await firstFullSweep(stack, options.hosts, budget.firstSweepMs);
+    const first = await firstFullSweep(stack, options.hosts, budget.sweepMs);
     log(`first full sweep: ${first.durationMs.toFixed(0)} ms, ${first.probesOk}/${first.runs} probes ok`);
 
     const client = slackWebClient({ botToken: 'xoxb-load-bench', apiUrl: stack.slack.url });
-    const proposals = await postProposals(
-      { store: stack.store, client, channel: stack.channel, now: () => Date.now() },
-      stack.fleet.runs,
-      plan.proposals,
-    );
+    const deps = { store: stack.store, client, channel: stack.channel, now: () => Date.now() };
+    const proposals = await postProposals(deps, stack.fleet.runs, plan.proposals);
     log(`${proposals.length} proposals stored and posted with Approve buttons`);
+    const target: BurstTarget = {
+      slack: stack.slack,
+      channel: stack.channel,
+      viewer: VIEWER_USER_ID,
+      approver: stack.approver,
+    };
+    const sources = { slack: stack.slack, store: stack.store, ops: stack.queues.queue('ops') };
+    await warmUp(target, sources, await postProposals(deps, stack.fleet.runs, 1));
 
     // Fire while a sweep holds the lock: the fleet is being swept as the requests land.
     const sweepLock = `${stack.prefix}:lock:sweep`;
     const sweepRunningAtBurst = await until('a sweep in progress', 60_000, async () =>
       (await stack.redis.exists(sweepLock)) === 1 ? true : null,
     ).catch(() => false);
-    const burst = await fireBurst(
-      { slack: stack.slack, channel: stack.channel, viewer: VIEWER_USER_ID, approver: stack.approver },
-      plan.requests,
-      proposals,
-    );
+    const before = await sweepsPerProcess(stack.processes);
+    const loadAverage = os.loadavg()[0] ?? Number.NaN;
+    const burst = await fireBurst(target, plan.requests, proposals);
     const ack = ackFigures(burst);
     log(
       `${plan.requests.length} requests in ${burst.end - burst.start} ms: ack p50 ${ack.p50Ms} ms, p99 ${ack.p99Ms} ms`,
     );
 
-    const sources = { slack: stack.slack, store: stack.store, ops: stack.queues.queue('ops') };
-    let effects = await waitForEffects(sources, burst, proposals, budget.effectsMs);
-    // Look once more a little later: a second answer or job would arrive after the first.
-    await sleep(2_000);
-    const settledMs = effects.settledMs;
-    effects = { ...(await waitForEffects(sources, burst, proposals, 0)), settledMs };
+    const [sweepAtBurst, effects] = await Promise.all([
+      sweeperAfter(stack, before, burst.start, budget.sweepMs),
+      settleEffects(sources, burst, proposals, budget.effectsMs),
+    ]);
     log(
-      `effects settled ${(settledMs / 1000).toFixed(1)} s after the burst: ${effects.outcome.dropped} dropped, ${effects.outcome.doneTwice} done twice`,
+      `effects settled ${(effects.settledMs / 1000).toFixed(1)} s after the burst: ${effects.outcome.dropped} dropped, ${effects.outcome.doneTwice} done twice`,
     );
-
-    // A sweep that started before the burst ended must have finished for its time to count.
-    await until('a sweep after the burst', budget.firstSweepMs, async () => {
-      const last = Number(await stack.store.getMeta('last_sweep'));
-      return last > burst.end ? last : null;
-    }).catch(() => null);
+    await awaitSweeps(stack, options.hosts, options.minSweeps ?? 3, budget.sweepMs);
     const sweep = summariseSweeps(await readSweeps(stack.queues.queue('monitor')), options.hosts, burst);
     const perProcess = await sweepsPerProcess(stack.processes);
+    log(
+      `${sweep.count} full sweeps: first ${(sweep.firstMs / 1000).toFixed(1)} s, p50 ${(sweep.p50Ms / 1000).toFixed(1)} s; by ${perProcess.map((p) => `${p.name} ${p.sweeps}`).join(', ')}`,
+    );
     return {
       hosts: options.hosts,
       requests: plan.requests.length,
@@ -170,6 +236,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
       sweep,
       perProcess,
       sweepRunningAtBurst,
+      sweepAtBurst,
+      loadAverage,
     };
   } finally {
     await stack.close();

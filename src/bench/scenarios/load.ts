@@ -2,6 +2,12 @@ import { ensureRedis } from '../../infra/redis/bootstrap.js';
 import { type LoadReport, runLoad } from '../load/run-load.js';
 import type { BenchRow, BenchScenario } from '../types.js';
 
+function sweeper(r: LoadReport): string {
+  const { process, firstForProcess } = r.sweepAtBurst;
+  if (process === null) return 'process unknown';
+  return firstForProcess ? `by ${process}, its first: connecting` : `by ${process}`;
+}
+
 /** The report as bench rows: ack latency, sweep time, and the nothing-dropped/nothing-twice counts. */
 export function loadRows(r: LoadReport): BenchRow[] {
   const row = (metric: string, unit: string, value: number): BenchRow => ({
@@ -28,9 +34,10 @@ export function loadRows(r: LoadReport): BenchRow[] {
     row(`${r.hosts} hosts, first sweep (connecting)`, 's', r.sweep.firstMs / 1000),
     row(`${r.hosts} hosts, sweep p50 (${r.sweep.count} sweeps)`, 's', r.sweep.p50Ms / 1000),
     row(`${r.hosts} hosts, sweep max`, 's', r.sweep.maxMs / 1000),
-    row(`${r.hosts} hosts, sweep during the burst`, 's', r.sweep.duringBurstMs / 1000),
+    row(`${r.hosts} hosts, sweep during the burst (${sweeper(r)})`, 's', r.sweep.duringBurstMs / 1000),
     row(`${r.hosts} hosts, probes ok in the last sweep`, 'count', r.sweep.lastProbesOk),
     row('overlapping sweeps', 'count', r.sweep.overlaps),
+    row('machine load average (1 min) at the burst', 'load', r.loadAverage),
     ...r.perProcess.map((p) => row(`sweeps run by ${p.name}`, 'count', p.sweeps)),
   ];
 }
