@@ -132,6 +132,14 @@ describe('conductor CLI', () => {
     expect(bad.err).toMatch(/mosaic_small\.yaml/);
   });
 
+  it('never runs the demo in production: missing Slack credentials are an error', async () => {
+    const prod = await run(['start'], { NODE_ENV: 'production' });
+    expect(prod).toMatchObject({
+      code: 1,
+      err: expect.stringMatching(/SLACK_BOT_TOKEN: required in production/),
+    });
+  });
+
   it('status says how to reach Redis when it is down', async () => {
     const down = await run(['status'], { REDIS_URL: 'redis://127.0.0.1:1' });
     expect(down).toMatchObject({ code: 1, err: expect.stringMatching(/not reachable/) });
