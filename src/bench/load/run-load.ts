@@ -29,6 +29,8 @@ export interface LoadOptions {
   sweepIntervalS?: number;
   /** Full sweeps to wait for before reporting (default 3). */
   minSweeps?: number;
+  /** How long to wait for every process to have swept once before the burst. */
+  warmTimeoutMs?: number;
   log?: (text: string) => void;
 }
 
@@ -158,6 +160,17 @@ async function settleEffects(
   return { ...(await waitForEffects(sources, burst, proposals, 0)), settledMs: first.settledMs };
 }
 
+/**
+ * Waits until every process has swept once: a process's first sweep opens its SSH connections,
+ * which is start-up cost, not the steady state the burst should meet.
+ */
+async function allProcessesSwept(stack: LoadStack, timeoutMs: number): Promise<boolean> {
+  return until('a sweep by every process', timeoutMs, async () => {
+    const counts = await sweepsPerProcess(stack.processes);
+    return counts.every((p) => p.sweeps > 0) ? true : null;
+  }).catch(() => false);
+}
+
 /** Lets the fleet be swept a few more times, so the figures cover more than one process. */
 async function awaitSweeps(stack: LoadStack, hosts: number, count: number, timeoutMs: number) {
   const monitor = stack.queues.queue('monitor');
@@ -198,6 +211,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     };
     const sources = { slack: stack.slack, store: stack.store, ops: stack.queues.queue('ops') };
     await warmUp(target, sources, await postProposals(deps, stack.fleet.runs, 1));
+    const warm = await allProcessesSwept(stack, options.warmTimeoutMs ?? budget.sweepMs * 3);
+    log(warm ? 'every process has swept once: SSH pools warm' : 'not every process has swept yet');
 
     // Fire while a sweep holds the lock: the fleet is being swept as the requests land.
     const sweepLock = `${stack.prefix}:lock:sweep`;
@@ -216,6 +231,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
       sweeperAfter(stack, before, burst.start, budget.sweepMs),
       settleEffects(sources, burst, proposals, budget.effectsMs),
     ]);
+    log(
+      `the sweep running at the burst was ${sweepAtBurst.process ?? 'unknown'}'s${sweepAtBurst.firstForProcess ? ' first' : ''}`,
+    );
     log(
       `effects settled ${(effects.settledMs / 1000).toFixed(1)} s after the burst: ${effects.outcome.dropped} dropped, ${effects.outcome.doneTwice} done twice`,
     );

@@ -24,7 +24,7 @@ export function loadRows(r: LoadReport): BenchRow[] {
     row('p50 ack: /train status', 'ms', r.ack.byKind.status),
     row('p50 ack: /train journal', 'ms', r.ack.byKind.journal),
     row('p50 ack: Approve click', 'ms', r.ack.byKind.approve),
-    row('not acked (HTTP 200)', 'count', o.notAcked),
+    row('not acked within 3 s (Slack shows the user an error)', 'count', o.notAcked),
     row(`commands answered via response_url (of ${o.commands})`, 'count', o.commandsAnswered),
     row(`clicks with their effect (of ${o.clicks}, ${r.proposals} proposals)`, 'count', o.clicksWithEffect),
     row('dropped (no answer or no effect)', 'count', o.dropped),
