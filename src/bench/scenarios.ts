@@ -1,4 +1,5 @@
 import { ackScenario } from './scenarios/ack.js';
+import { campaignScenario } from './scenarios/campaign.js';
 import { conductorScenario } from './scenarios/conductor.js';
 import { hostsScenario } from './scenarios/hosts.js';
 import { loadScenario } from './scenarios/load.js';
@@ -14,4 +15,5 @@ export const SCENARIOS: readonly BenchScenario[] = [
   conductorScenario,
   recoveryScenario,
   loadScenario,
+  campaignScenario,
 ];

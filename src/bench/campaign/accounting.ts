@@ -27,6 +27,8 @@ export interface InstanceSample {
   pid: number | null;
   /** That trainer's step. */
   step: number | null;
+  /** The step that trainer started from (its checkpoint's, 0 without one). */
+  resumedFrom: number | null;
   /** The part of `step` that is valid progress: `step`, or the step its loss turned NaN at. */
   validStep: number | null;
 }
@@ -89,10 +91,14 @@ function intervalsOf(samples: readonly InstanceSample[]): Interval[] {
   return out.sort((x, y) => x.a.t - y.a.t || x.b.t - y.b.t);
 }
 
-/** Steps the same trainer process advanced between the two samples. */
+/**
+ * Steps trained between two samples: how far the same process advanced, or, for a trainer first
+ * seen stepping in `b`, how far it got from the step it started from.
+ */
 export function stepsTrained(a: InstanceSample, b: InstanceSample): number {
-  if (a.pid === null || a.pid !== b.pid || a.step === null || b.step === null) return 0;
-  return Math.max(0, b.step - a.step);
+  if (b.pid === null || b.step === null) return 0;
+  if (a.pid === b.pid && a.step !== null) return Math.max(0, b.step - a.step);
+  return b.resumedFrom === null ? 0 : Math.max(0, b.step - b.resumedFrom);
 }
 
 interface Progress {
@@ -212,7 +218,15 @@ export function idealTimeline(runs: readonly IdealRun[], startAt: number): Insta
     const instanceId = -(i + 1);
     const trainStart = startAt + r.startupMs;
     const trainEnd = trainStart + (r.targetStep - r.startStep) / r.stepsPerMs;
-    const base = { instanceId, run: r.run, gpus: r.gpus, dph: r.dph, billed: true, pid: 1 };
+    const base = {
+      instanceId,
+      run: r.run,
+      gpus: r.gpus,
+      dph: r.dph,
+      billed: true,
+      pid: 1,
+      resumedFrom: r.startStep,
+    };
     return [
       { ...base, t: startAt, step: null, validStep: null },
       { ...base, t: trainStart, step: r.startStep, validStep: r.startStep },
@@ -234,9 +248,10 @@ export function measureFirstInstance(
 ): Pick<IdealRun, 'gpus' | 'dph' | 'startupMs' | 'stepsPerMs'> | null {
   const mine = samples.filter((s) => s.run === target.run).sort((a, b) => a.t - b.t);
   const first = mine[0];
-  if (!first) return null;
+  const pid = mine.find((s) => s.instanceId === first?.instanceId && s.pid !== null)?.pid;
+  if (!first || pid === undefined) return null;
   const clean = mine.filter(
-    (s) => s.instanceId === first.instanceId && s.t <= until && s.step !== null && s.pid === first.pid,
+    (s) => s.instanceId === first.instanceId && s.t <= until && s.step !== null && s.pid === pid,
   );
   const moving = clean.filter((s) => (s.step ?? 0) > target.startStep);
   const a = moving[0];
