@@ -1,6 +1,7 @@
 import { ConductorError, ConfigError } from '../../src/errors.js';
 import type { ProbeResult } from '../../src/fleet/health/types.js';
 import { stopCommand } from '../../src/fleet/policy/stop.js';
+import { parseStopOutput } from '../../src/fleet/remote/commands.js';
 import {
   type HubRepo,
   parseBackupSource,
@@ -25,7 +26,11 @@ import type { ExecResult, SshPool, SshTarget } from '../../src/infra/ssh/types.j
 export interface HostCommands {
   /** One read-only round trip: host clock, heartbeat, trainer alive, disk, checkpoints, log tail. */
   probe(target: SshTarget, run: RunSpec): Promise<ProbeResult>;
-  /** Stops training with the policy's command (rule 4). No trainer running is not an error. */
+  /**
+   * Stops training: the policy's command (rule 4) plus the narrow kill of a single-process
+   * trainer. Resolves once no trainer is left (none running is not an error); rejects with
+   * RemoteCommandError when one survived the kill, so the caller must not launch another.
+   */
   stop(target: SshTarget): Promise<void>;
   /** Deletes these numbered checkpoints (bare `step_<N>.pt` names) from the run directory. */
   cleanupCheckpoints(target: SshTarget, run: RunSpec, files: readonly string[]): Promise<void>;
@@ -166,8 +171,11 @@ export function sshHostCommands(options: SshHostCommandsOptions): HostCommands {
       return parseProbeOutput(result.stdout);
     },
     async stop(target) {
-      // killall exits 1 when no such process is running: already stopped is fine.
-      await run(target, 'stop', REMOTE_COMMANDS.stop(stopCommand(options.policy)), [0, 1]);
+      const result = await run(target, 'stop', REMOTE_COMMANDS.stop(stopCommand(options.policy)));
+      // Exit 0 is only trusted with the line's own report (`stopped` or `not running`).
+      if (parseStopOutput(result.stdout) === null) {
+        throw new RemoteCommandError(describe('stop (no outcome reported)', target, result));
+      }
     },
     async cleanupCheckpoints(target, spec, files) {
       if (files.length === 0) return;

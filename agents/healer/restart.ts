@@ -1,11 +1,13 @@
 import { z } from 'zod';
-import { ActionFailedError } from '../../src/errors.js';
+import { ActionFailedError, errorMessage } from '../../src/errors.js';
+import type { ProbeResult } from '../../src/fleet/health/types.js';
 import { buildTrainerArgv } from '../../src/fleet/policy/launch.js';
 import type { RunSpec } from '../../src/fleet/schema.js';
 import type { SshTarget } from '../../src/infra/ssh/types.js';
 import type { HealerJob } from '../../src/queues/jobs.js';
 import { type HealerDeps, type ProgressReporter, report, runGpu, runTarget } from './deps.js';
 import { escalate } from './escalate.js';
+import { RemoteCommandError } from './host-commands.js';
 import {
   checkHostConfig,
   cleanDiskPerPolicy,
@@ -24,6 +26,8 @@ import { isAdvancing } from './trainer-progress.js';
  * Retried after a crash, it must not launch twice: a launch marker (host, time) is stored before
  * verification starts, so a retry that finds the trainer alive resumes verifying instead of
  * launching again; and a trainer that is alive and advancing without our marker is left alone.
+ * Nor does it launch over a trainer that survived the stop (stuck in the kernel, or respawned by
+ * something on the host): two trainers on one run dir corrupt its checkpoints, so a human is paged.
  */
 
 export interface RestartResult {
@@ -105,7 +109,7 @@ export async function restartRun(
   await checkHostConfig(hosts, target, spec);
 
   await report(progress, logger, 'stop', `Stopping the trainer on ${target.host}`);
-  const stopped = await stopTrainer(deps, target, spec);
+  const stopped = await stopBeforeLaunch(deps, job, spec, target, progress);
   const plan = await cleanDiskPerPolicy(hosts, target, spec, stopped, deps.fleet);
   const deleted = plan.delete.map((f) => f.name);
   if (deleted.length > 0) {
@@ -122,6 +126,48 @@ export async function restartRun(
   await hosts.launch(target, argv);
   await writeMarker(deps, spec.name, launched);
   return verifyRestart(deps, job, spec, target, launched, deleted, progress, signal);
+}
+
+/** The probe after a stop that left no trainer; a stop that did not, fails the restart (escalated). */
+async function stopBeforeLaunch(
+  deps: HealerDeps,
+  job: HealerJob,
+  spec: RunSpec,
+  target: SshTarget,
+  progress: ProgressReporter | undefined,
+): Promise<ProbeResult> {
+  let why: string;
+  try {
+    const stopped = await stopTrainer(deps, target, spec);
+    if (stopped.processAlive !== true) return stopped;
+    why = 'a trainer is still running after the stop';
+  } catch (err) {
+    // The stop ran and reported a survivor; SSH failures stay transient and are retried.
+    if (!(err instanceof RemoteCommandError)) throw err;
+    why = errorMessage(err);
+  }
+  const message = `restart on ${target.host} stopped before launching: the old trainer could not be stopped (${why})`;
+  await deps.store.journal.append({
+    type: 'RESTART_FAILED',
+    model: spec.name,
+    message,
+    details: { reason: job.reason, outcome: 'stop_failed' },
+  });
+  await escalate(deps, {
+    run: spec.name,
+    incidentId: job.incidentId,
+    message: `${spec.name}: the trainer on ${target.host} survives kill -9 (${why}); not launching a second one. A human should look (reboot or replace the instance).`,
+    details: { reason: why },
+  });
+  await report(
+    progress,
+    deps.logger,
+    'failed',
+    `Restart failed: the old trainer could not be stopped. Escalated.`,
+  );
+  throw new ActionFailedError(
+    `restart of ${spec.name} failed: the old trainer could not be stopped (${why})`,
+  );
 }
 
 async function verifyRestart(

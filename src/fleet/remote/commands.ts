@@ -1,7 +1,17 @@
 import { ValidationError } from '../../errors.js';
+import { shellQuote } from '../policy/shell.js';
+import { TRAINER_COMMAND_LINE } from '../policy/stop.js';
 import { type Paths, SAFE_ABS_PATH, SAFE_REL_PATH } from '../schema.js';
 import { checkHubRepo, type HubRepo } from './backup-source.js';
-import { type CommandTemplate, cmd, joinTemplates, list, type SlotValues, word } from './template.js';
+import {
+  type CommandTemplate,
+  cmd,
+  joinTemplates,
+  list,
+  type SlotsOf,
+  type SlotValues,
+  word,
+} from './template.js';
 
 /**
  * Every command line the conductor sends to a training host, in one place. Builders take
@@ -48,6 +58,16 @@ export const NVIDIA_SMI_FIELDS = 'index,utilization.gpu,memory.used,memory.total
 /** Only numbered checkpoints may ever be deleted (rule 5 protects latest/best/final by name). */
 export const STEP_CHECKPOINT = /^step_[0-9]{1,9}\.pt$/;
 const STOP_COMMAND = /^killall -9 ([A-Za-z0-9_.-]{1,15})$/;
+/** How often, and how far apart, the stop line looks for a trainer that outlived its SIGKILL (3 s in all). */
+export const STOP_POLLS = 10;
+const STOP_POLL_SECONDS = '0.3';
+const STOP_POLL_LIST = Array.from({ length: STOP_POLLS }, (_, i) => i + 1).join(' ');
+/** The stop line's stdout when it killed a trainer and none is left. */
+export const STOP_STOPPED = 'stopped';
+/** The stop line's stdout when no trainer was running. */
+export const STOP_NOT_RUNNING = 'not running';
+/** Start of the stop line's stderr (then the pids) when a trainer survived SIGKILL. */
+export const STOP_STILL_RUNNING = 'trainer still running after kill -9:';
 const ENV_NAME = /^[A-Z_][A-Z0-9_]{0,63}$/;
 export const SECRET_ENV_FILE_NAME = '.tc_env';
 /** Checkpoints that may be backed up: the named ones and the numbered ones. */
@@ -74,15 +94,48 @@ const NVIDIA_SMI = cmd`nvidia-smi --query-gpu=${word('fields')} --format=csv,noh
 const DISK_USAGE = cmd`df -P ${word('path')}`;
 /** GNU find: one `name bytes` line per checkpoint, in directory order. */
 const LIST_CHECKPOINTS = cmd`find ${word('dir')} -maxdepth 1 -type f -name '*.pt' -printf '%f %s\n'`;
+/** The trainer's command-line pattern as one shell word (single-quoted: it holds `(`, `|`, `$`). */
+const TRAINER_MATCH = shellQuote(TRAINER_COMMAND_LINE);
+type NoSlots = SlotsOf<never>;
 /**
- * Matches the trainer by its command line, which holds `experiments/train.py` for torchrun, its
- * workers and a single-GPU `python3 -u` alike. The bracket keeps the pattern from matching the
- * probe's own `bash -c` command line. Not `pgrep -x torchrun`: containers often run without an
- * init that reaps zombies, and a killed torchrun left as a zombie still has that name (a zombie
- * has no command line, so `-f` never matches one).
+ * Matches the trainer by its command line (TRAINER_COMMAND_LINE): torchrun, its workers and a
+ * single-GPU `python3 -u` alike, and exactly what the stop kills. Not `pgrep -x torchrun`:
+ * containers often run without an init that reaps zombies, and a killed torchrun left as a zombie
+ * still has that name (a zombie has no command line, so `-f` never matches one).
  */
-const TRAINER_ALIVE = cmd`pgrep -f '[e]xperiments/train[.]py'`;
-const STOP = cmd`killall -9 ${word('process')}`;
+const TRAINER_ALIVE = joinTemplates<NoSlots>([`pgrep -f ${TRAINER_MATCH}`]);
+/** The policy's command (rule 4: `killall -9 torchrun`). */
+const POLICY_KILL = cmd`killall -9 ${word('process')}`;
+/** The narrow kill a single-process (`python3 -u`) trainer needs: the trainer and nothing else. */
+const TRAINER_KILL = joinTemplates<NoSlots>([`pkill -9 -f ${TRAINER_MATCH}`]);
+/** The pids of trainer processes still there, on one line. */
+const TRAINER_PIDS = joinTemplates<NoSlots>([`pgrep -d ' ' -f ${TRAINER_MATCH}`]);
+/**
+ * Stopping training, in one round trip:
+ * 1. look (`pgrep -f`) whether a trainer is running; pgrep itself failing (status 2, 3, 127)
+ *    ends the line with its status: without it nothing can be checked;
+ * 2. the policy's `killall -9 torchrun`, quiet: on a single-GPU run there is never a torchrun,
+ *    and the check below, not killall's status, decides the outcome;
+ * 3. `pkill -9 -f` of the trainer's command line, which kills the `python3 -u` trainer torchrun
+ *    is not there to own, and torchrun workers killall left orphaned;
+ * 4. wait until no trainer is left, polling STOP_POLLS times STOP_POLL_SECONDS: SIGKILL is
+ *    delivered asynchronously, and a process stuck in the kernel (D state) does not die at all.
+ * Exit 0 with `stopped` (a trainer was running and none is left) or `not running` (there was
+ * none to stop) on stdout; exit 1 with STOP_STILL_RUNNING and the pids on stderr when a trainer
+ * survived the kill, so the caller must not launch another one.
+ */
+const STOP = joinTemplates<{ process: string }>([
+  TRAINER_ALIVE as CommandTemplate<SlotValues>,
+  ' >/dev/null; was=$?; if [ $was -gt 1 ]; then exit $was; fi; ',
+  POLICY_KILL as CommandTemplate<SlotValues>,
+  ' 2>/dev/null; ',
+  TRAINER_KILL as CommandTemplate<SlotValues>,
+  `; for i in ${STOP_POLL_LIST}; do `,
+  TRAINER_ALIVE as CommandTemplate<SlotValues>,
+  ` >/dev/null; if [ $? -eq 1 ]; then if [ $was -eq 0 ]; then echo ${shellQuote(STOP_STOPPED)}; else echo ${shellQuote(STOP_NOT_RUNNING)}; fi; exit 0; fi; sleep ${STOP_POLL_SECONDS}; done; echo "${STOP_STILL_RUNNING} $(`,
+  TRAINER_PIDS as CommandTemplate<SlotValues>,
+  ')" >&2; exit 1',
+]);
 const CLEANUP_CHECKPOINTS = cmd`rm -f ${list('files')}`;
 /**
  * `cd || exit` then `&` on the trainer alone: `cd x && nohup ... &` would background the whole
@@ -92,6 +145,14 @@ const CLEANUP_CHECKPOINTS = cmd`rm -f ${list('files')}`;
  * The log is truncated at each launch (the monitor has already read the previous attempt's tail).
  */
 const LAUNCH = cmd`cd ${word('workspace')} || exit 1; if [ -f ${word('envFile')} ]; then . ${word('envFile')}; fi; nohup setsid ${list('argv')} > ${word('log')} 2>&1 < /dev/null & echo $!`;
+/** The commands inside the stop line, for the simulator to run one by one (as the probe's sections). */
+export const STOP_STEPS = {
+  check: TRAINER_ALIVE,
+  policyKill: POLICY_KILL,
+  narrowKill: TRAINER_KILL,
+  remaining: TRAINER_PIDS,
+} as const;
+
 /** Prints the `n_experts:` value(s) of a config YAML; nothing for a dense model. */
 const CONFIG_EXPERTS = cmd`sed -n 's/^[[:space:]]*n_experts:[[:space:]]*\([0-9][0-9]*\).*/\1/p' ${word('file')}`;
 /** The content arrives on stdin; umask keeps it private from the first byte. */
@@ -307,7 +368,12 @@ export const REMOTE_COMMANDS = {
   trainerAlive(): string {
     return TRAINER_ALIVE.render({});
   },
-  /** `stopCommand` is the policy's (`killall -9 torchrun`); only that shape is accepted. */
+  /**
+   * Stops the trainer: the policy's `stopCommand` (`killall -9 torchrun`; only `killall -9 <name>`
+   * is accepted), then the narrow kill of a single-process trainer, then a check that none is
+   * left. Exit 0 = no trainer left (`parseStopOutput` says whether one was stopped); exit 1 = a
+   * trainer survived (see STOP above).
+   */
   stop(stopCommand: string): string {
     const m = STOP_COMMAND.exec(String(stopCommand).trim().replace(/\s+/g, ' '));
     if (!m) throw invalid('stop command', stopCommand, 'is not `killall -9 <process name>`');
@@ -394,3 +460,13 @@ export const REMOTE_COMMANDS = {
     });
   },
 } as const satisfies Record<RemoteCommandName, (...args: never[]) => string>;
+
+export type StopOutcome = 'stopped' | 'not_running';
+
+/** What a stop line that exited 0 reports; null for any other output (not our line's). */
+export function parseStopOutput(stdout: string): StopOutcome | null {
+  const line = stdout.trim();
+  if (line === STOP_STOPPED) return 'stopped';
+  if (line === STOP_NOT_RUNNING) return 'not_running';
+  return null;
+}

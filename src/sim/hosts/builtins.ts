@@ -35,6 +35,8 @@ export interface BuiltinHost {
   processes(): readonly SimProcessView[];
   /** Signals every process whose name is `name`; returns how many. */
   signalByName(name: string, signal: 'KILL' | 'TERM'): number;
+  /** Signals the processes with these pids (pkill); returns how many existed. */
+  signalPids(pids: readonly number[], signal: 'KILL' | 'TERM'): number;
   gpuRows(): readonly GpuRow[];
 }
 
@@ -456,25 +458,89 @@ const killall: Builtin = (host, args) => {
   return { stdout: '', stderr: errors.join(''), code: errors.length > 0 ? 1 : 0 };
 };
 
-const pgrep: Builtin = (host, args) => {
-  const { flags, operands } = splitFlags(args);
-  const full = flags.some((f) => f.includes('f'));
-  const exact = flags.some((f) => f.includes('x'));
-  const pattern = operands[0];
-  if (pattern === undefined)
-    return fail(2, "pgrep: no matching criteria specified\nTry `pgrep --help' for more information.\n");
-  let re: RegExp;
-  try {
-    re = new RegExp(exact ? `^(?:${pattern})$` : pattern);
-  } catch {
-    return fail(2, `pgrep: regular expression error\n`);
+interface ProcessMatch {
+  full: boolean;
+  exact: boolean;
+  delimiter: string;
+  signal: 'KILL' | 'TERM';
+  pattern: RegExp;
+}
+
+/**
+ * procps `pgrep` / `pkill` arguments: `-f`, `-x` (clustered or not), pgrep's `-d DELIM`, pkill's
+ * leading `-<signal>`, one pattern (an extended regular expression).
+ */
+function parseProcessMatch(program: 'pgrep' | 'pkill', args: readonly string[]): ProcessMatch | ExecOutput {
+  const match = { full: false, exact: false, delimiter: '\n', signal: 'TERM' as 'KILL' | 'TERM' };
+  const operands: string[] = [];
+  for (let i = 0; i < args.length; i += 1) {
+    const a = args[i]!;
+    const signal = SIGNALS[a];
+    if (program === 'pkill' && i === 0 && signal) {
+      match.signal = signal;
+    } else if (program === 'pgrep' && a === '-d') {
+      i += 1;
+      const delimiter = args[i];
+      if (delimiter === undefined) return fail(2, `pgrep: option requires an argument -- 'd'\n`);
+      match.delimiter = delimiter;
+    } else if (a.startsWith('-') && a.length > 1) {
+      for (const c of a.slice(1)) {
+        if (c === 'f') match.full = true;
+        else if (c === 'x') match.exact = true;
+        else
+          return fail(
+            2,
+            `${program}: invalid option -- '${c}'\nTry \`${program} --help' for more information.\n`,
+          );
+      }
+    } else {
+      operands.push(a);
+    }
   }
-  const pids = host
+  const source = operands[0];
+  if (source === undefined) {
+    return fail(
+      2,
+      `${program}: no matching criteria specified\nTry \`${program} --help' for more information.\n`,
+    );
+  }
+  if (operands.length > 1) {
+    return fail(
+      2,
+      `${program}: only one pattern can be provided\nTry \`${program} --help' for more information.\n`,
+    );
+  }
+  try {
+    return { ...match, pattern: new RegExp(match.exact ? `^(?:${source})$` : source) };
+  } catch {
+    return fail(2, `${program}: regular expression error\n`);
+  }
+}
+
+/** Pids whose name (first 15 characters) or, with -f, whole command line matches; ascending. */
+function matchingPids(host: BuiltinHost, match: ProcessMatch): number[] {
+  return host
     .processes()
-    .filter((p) => re.test(full ? p.cmdline : p.comm.slice(0, 15)))
+    .filter((p) => match.pattern.test(match.full ? p.cmdline : p.comm.slice(0, 15)))
     .map((p) => p.pid)
     .sort((a, b) => a - b);
-  return pids.length > 0 ? ok(pids.map((p) => `${p}\n`).join('')) : fail(1, '');
+}
+
+const pgrep: Builtin = (host, args) => {
+  const match = parseProcessMatch('pgrep', args);
+  if ('code' in match) return match;
+  const pids = matchingPids(host, match);
+  return pids.length > 0 ? ok(`${pids.join(match.delimiter)}\n`) : fail(1, '');
+};
+
+/** Silent when it signalled something (0) or found nothing (1), as procps pkill is. */
+const pkill: Builtin = (host, args) => {
+  const match = parseProcessMatch('pkill', args);
+  if ('code' in match) return match;
+  const pids = matchingPids(host, match);
+  if (pids.length === 0) return fail(1, '');
+  host.signalPids(pids, match.signal);
+  return ok();
 };
 
 // --- the rest ------------------------------------------------------------------------------
@@ -509,6 +575,7 @@ export const BUILTINS: Readonly<Record<string, Builtin>> = {
   'nvidia-smi': nvidiaSmi,
   killall,
   pgrep,
+  pkill,
   echo,
   cd,
   true: () => ok(),

@@ -31,7 +31,12 @@ export type SimFault =
   | { kind: 'ssh_hang' }
   /** The run reaches max_steps now: final.pt and the completion line. */
   | { kind: 'complete' }
-  /** Undo stall, nan, slowdown, disk_fill and ssh_hang. */
+  /**
+   * The trainer hangs in uninterruptible sleep (D state, e.g. stuck in the GPU driver): the step
+   * stops and SIGKILL is queued without effect, so no stop can end it (powering off still does).
+   */
+  | { kind: 'unkillable' }
+  /** Undo stall, nan, slowdown, disk_fill, ssh_hang and unkillable. */
   | { kind: 'clear' };
 
 export interface SimHostConfig {
@@ -61,6 +66,10 @@ export class SimHost implements ShellHost, TrainerHost {
   private readonly clock: Clock;
   private readonly startupMs: number;
   private trainers: TrainerProcess[] = [];
+  /** Trainers in uninterruptible sleep: signals do not end them. */
+  private readonly unkillable = new Set<TrainerProcess>();
+  /** Processes that are not trainers (a notebook, an editor): a stop must leave them alone. */
+  private others: SimProcess[] = [];
   private nextPid = FIRST_PID;
   private readonly envRequests: Readonly<Record<string, string>>[] = [];
   /** Set by the provider: flips the SSH endpoint into the hung state. */
@@ -142,20 +151,37 @@ export class SimHost implements ShellHost, TrainerHost {
   // --- ShellHost / TrainerHost --------------------------------------------------------------
 
   processes(): readonly SimProcess[] {
-    return this.trainers.flatMap((t) => t.processes());
+    return [...this.trainers.flatMap((t) => t.processes()), ...this.others].sort((a, b) => a.pid - b.pid);
   }
 
   signalByName(name: string, signal: 'KILL' | 'TERM'): number {
+    return this.signalWhere((p) => p.comm.slice(0, 15) === name.slice(0, 15), signal);
+  }
+
+  signalPids(pids: readonly number[], signal: 'KILL' | 'TERM'): number {
+    const wanted = new Set(pids);
+    return this.signalWhere((p) => wanted.has(p.pid), signal);
+  }
+
+  /**
+   * Signals the matching processes; returns how many matched. A trainer is one unit: signalling
+   * any of its processes (torchrun or a worker) ends all of them, as torchrun tears its workers
+   * down and they die with it. Any signal ends another process (none of them handles one).
+   */
+  private signalWhere(matches: (p: SimProcess) => boolean, signal: 'KILL' | 'TERM'): number {
     const now = this.nowMs();
     let hits = 0;
     for (const t of this.trainers) {
-      const matching = t.processes().filter((p) => p.comm.slice(0, 15) === name.slice(0, 15)).length;
+      const matching = t.processes().filter(matches).length;
       if (matching === 0) continue;
       hits += matching;
+      if (this.unkillable.has(t)) continue;
       if (signal === 'KILL') t.kill(now);
       else t.terminate(now);
     }
-    return hits;
+    const others = this.others.filter(matches);
+    this.others = this.others.filter((p) => !matches(p));
+    return hits + others.length;
   }
 
   gpuRows(): readonly GpuRow[] {
@@ -203,6 +229,13 @@ export class SimHost implements ShellHost, TrainerHost {
   }
 
   // --- for tests and the demo ---------------------------------------------------------------
+
+  /** Starts a process that is not a trainer (`comm` as killall sees it, `cmdline` as pgrep -f does); returns its pid. */
+  startProcess(comm: string, cmdline: string): number {
+    const pid = this.allocatePid();
+    this.others.push({ pid, comm, cmdline });
+    return pid;
+  }
 
   /** The most recently launched trainer's state, brought up to now; null before any launch. */
   trainerStatus(): TrainerStatus | null {
@@ -263,6 +296,7 @@ export class SimHost implements ShellHost, TrainerHost {
       case 'clear':
         this.onSshHang(false);
         this.vfs.remove(FILL_FILE);
+        this.unkillable.clear();
         for (const t of this.trainers.filter((x) => x.alive)) {
           t.setStalled(false, now);
           t.setSpeed(1, now);
@@ -275,7 +309,10 @@ export class SimHost implements ShellHost, TrainerHost {
     const trainer = this.trainers.findLast((t) => t.alive);
     if (!trainer) throw new ValidationError(`sim host ${this.id} has no running trainer to ${fault.kind}`);
     if (fault.kind === 'stall') trainer.setStalled(true, now);
-    else if (fault.kind === 'nan') trainer.setNan(true, now);
+    else if (fault.kind === 'unkillable') {
+      trainer.setStalled(true, now);
+      this.unkillable.add(trainer);
+    } else if (fault.kind === 'nan') trainer.setNan(true, now);
     else if (fault.kind === 'slowdown') trainer.setSpeed(fault.factor ?? 0.3, now);
     else if (fault.kind === 'crash') trainer.crash(fault.signature, now, fault.afterMs ?? 0);
     else trainer.complete(now);
@@ -294,6 +331,8 @@ export class SimHost implements ShellHost, TrainerHost {
   powerOff(): void {
     const now = this.nowMs();
     for (const t of this.trainers) t.kill(now);
+    this.unkillable.clear();
+    this.others = [];
     this.power = 'stopped';
   }
 

@@ -7,6 +7,11 @@ import {
   type RemoteCommandName,
   type RemoteTemplateSlots,
   STDIN_COMMANDS,
+  STOP_NOT_RUNNING,
+  STOP_POLLS,
+  STOP_STEPS,
+  STOP_STILL_RUNNING,
+  STOP_STOPPED,
 } from '../../fleet/remote/commands.js';
 import type { CommandTemplate, SlotValues } from '../../fleet/remote/template.js';
 import type { Paths } from '../../fleet/schema.js';
@@ -60,7 +65,7 @@ const TEMPLATE_HANDLERS: { [K in RemoteCommandName]: Handler<K> } = {
   diskUsage: asSimple,
   listCheckpoints: asSimple,
   trainerAlive: asSimple,
-  stop: asSimple,
+  stop: runStop,
   cleanupCheckpoints: asSimple,
   launch: runLaunch,
   configExperts: runConfigExperts,
@@ -110,6 +115,30 @@ function runProbe(host: ShellHost, slots: RemoteTemplateSlots<'probe'>): ExecOut
     stdout += `${PROBE_PART_MARK} ${part}\n${out.stdout}${out.stderr}\n${PROBE_RC_MARK} ${part} ${out.code}\n`;
   }
   return { stdout: `${stdout}${PROBE_END_MARK}\n`, stderr: '', code: 0 };
+}
+
+/**
+ * The stop line, step by step with the same commands (STOP_STEPS), as bash runs it: look for a
+ * trainer, killall quietly, pkill, then poll until none is left. Commands here take no clock
+ * time, so the polls (and their sleeps) only matter for a trainer that cannot die.
+ */
+function runStop(host: ShellHost, slots: RemoteTemplateSlots<'stop'>): ExecOutput {
+  const step = (template: CommandTemplate<SlotValues>) => runSimple(host, template.render(slots), '');
+  const before = step(STOP_STEPS.check as CommandTemplate<SlotValues>);
+  if (before.code > 1) return { stdout: '', stderr: before.stderr, code: before.code };
+  step(STOP_STEPS.policyKill as CommandTemplate<SlotValues>); // 2>/dev/null
+  let stderr = before.stderr + step(STOP_STEPS.narrowKill as CommandTemplate<SlotValues>).stderr;
+  for (let poll = 0; poll < STOP_POLLS; poll += 1) {
+    const now = step(STOP_STEPS.check as CommandTemplate<SlotValues>);
+    stderr += now.stderr;
+    if (now.code === 1) {
+      const outcome = before.code === 0 ? STOP_STOPPED : STOP_NOT_RUNNING;
+      return { stdout: `${outcome}\n`, stderr, code: 0 };
+    }
+  }
+  // `$(...)` drops the trailing newline of pgrep's output.
+  const left = step(STOP_STEPS.remaining as CommandTemplate<SlotValues>).stdout.replace(/\n+$/, '');
+  return { stdout: '', stderr: `${stderr}${STOP_STILL_RUNNING} ${left}\n`, code: 1 };
 }
 
 /** `export NAME='value'` lines as sh would source them (the file writeSecretFile writes). */

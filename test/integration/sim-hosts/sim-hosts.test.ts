@@ -173,10 +173,14 @@ describe('simulated training hosts over SSH', () => {
     expect(p.processAlive).toBe(true);
     expect(p.gpus).toHaveLength(1);
     expect(p.gpus[0]!.utilPct).toBeGreaterThan(90);
-    // killall -9 torchrun cannot stop a python3 -u trainer: faithful to the real hosts.
-    const stop = await h.run(STOP);
-    expect(stop).toEqual({ stdout: '', stderr: 'torchrun: no process found\n', code: 1 });
+    // killall -9 torchrun alone cannot stop a python3 -u trainer: faithful to the real hosts.
+    const killall = await h.run('killall -9 torchrun');
+    expect(killall).toEqual({ stdout: '', stderr: 'torchrun: no process found\n', code: 1 });
     expect((await h.probe(DENSE_RUN)).processAlive).toBe(true);
+    // The stop line's narrow kill does.
+    expect(await h.run(STOP)).toEqual({ stdout: 'stopped\n', stderr: '', code: 0 });
+    expect((await h.probe(DENSE_RUN)).processAlive).toBe(false);
+    expect(h.sim.trainerStatus()).toMatchObject({ phase: 'exited', exitReason: 'killed by SIGKILL' });
   });
 
   it('saves step_<N>.pt every 2,500 steps, latest.pt every 500, best.pt on improvement, sized from the model', async () => {

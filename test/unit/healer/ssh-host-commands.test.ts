@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { RemoteCommandError, sshHostCommands } from '../../../agents/healer/host-commands.js';
-import { PROBE_END_MARK, PROBE_PART_MARK, PROBE_RC_MARK } from '../../../src/fleet/remote/index.js';
+import {
+  PROBE_END_MARK,
+  PROBE_PART_MARK,
+  PROBE_RC_MARK,
+  REMOTE_COMMANDS,
+} from '../../../src/fleet/remote/index.js';
 import type { ExecOptions, ExecResult, SshTarget } from '../../../src/infra/ssh/types.js';
 import { runOf, testFleet } from '../ops/fixtures.js';
 
@@ -35,10 +40,33 @@ function probeOutput(parts: Record<string, string>): string {
 }
 
 describe('sshHostCommands', () => {
-  it('stops with the policy command only, and treats "no process" as stopped', async () => {
-    const { ssh, calls } = recordingSsh(() => ({ code: 1 }));
-    await sshHostCommands({ ssh, paths: fleet.paths, policy: fleet.policy }).stop(target);
-    expect(calls.map((c) => c.command)).toEqual(['killall -9 torchrun']);
+  it('stops with the stop line built from the policy command; stopped and nothing running both resolve', async () => {
+    for (const stdout of ['stopped\n', 'not running\n']) {
+      const { ssh, calls } = recordingSsh(() => ({ stdout }));
+      await sshHostCommands({ ssh, paths: fleet.paths, policy: fleet.policy }).stop(target);
+      expect(calls.map((c) => c.command)).toEqual([REMOTE_COMMANDS.stop('killall -9 torchrun')]);
+    }
+  });
+
+  it('fails the stop when a trainer survived it, so nothing is launched next to it', async () => {
+    const stderr = 'trainer still running after kill -9: 4242\n';
+    const { ssh } = recordingSsh(() => ({ code: 1, stderr }));
+    const stop = sshHostCommands({ ssh, paths: fleet.paths, policy: fleet.policy }).stop(target);
+    await expect(stop).rejects.toBeInstanceOf(RemoteCommandError);
+    await expect(stop).rejects.toThrow(/exited with 1: trainer still running after kill -9: 4242/);
+  });
+
+  it('fails the stop when the host could not look for the trainer, or reported no outcome', async () => {
+    for (const answer of [
+      { code: 127, stderr: 'bash: line 1: pgrep: command not found\n' },
+      { code: 0, stdout: '' },
+      { code: null, signal: 'KILL' },
+    ]) {
+      const { ssh } = recordingSsh(() => answer);
+      await expect(
+        sshHostCommands({ ssh, paths: fleet.paths, policy: fleet.policy }).stop(target),
+      ).rejects.toBeInstanceOf(RemoteCommandError);
+    }
   });
 
   it('sends secrets on stdin into a private file, never on a command line, then launches', async () => {

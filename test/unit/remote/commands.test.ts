@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../../src/errors.js';
+import { TRAINER_COMMAND_LINE } from '../../../src/fleet/policy/stop.js';
+import { parseStopOutput, STOP_NOT_RUNNING, STOP_STOPPED } from '../../../src/fleet/remote/commands.js';
 import {
   PROBE_PARTS,
   REMOTE_COMMANDS,
@@ -24,6 +26,15 @@ const ARGV = [
   '--grad-accum',
   '16',
 ];
+
+const TRAINER = `'${TRAINER_COMMAND_LINE}'`;
+/** The whole stop line, as a reader of the host's shell history would see it. */
+const STOP_LINE =
+  `pgrep -f ${TRAINER} >/dev/null; was=$?; if [ $was -gt 1 ]; then exit $was; fi; ` +
+  `killall -9 torchrun 2>/dev/null; pkill -9 -f ${TRAINER}; ` +
+  `for i in 1 2 3 4 5 6 7 8 9 10; do pgrep -f ${TRAINER} >/dev/null; if [ $? -eq 1 ]; then ` +
+  `if [ $was -eq 0 ]; then echo stopped; else echo 'not running'; fi; exit 0; fi; sleep 0.3; done; ` +
+  `echo "trainer still running after kill -9: $(pgrep -d ' ' -f ${TRAINER})" >&2; exit 1`;
 
 /** One rendered example of every command. */
 const EXAMPLES: Record<RemoteCommandName, string> = {
@@ -59,7 +70,7 @@ const EXAMPLES: Record<RemoteCommandName, string> = {
 describe('the remote command registry', () => {
   it('renders the documented command lines', () => {
     expect(EXAMPLES.hostTime).toBe('date +%s');
-    expect(EXAMPLES.stop).toBe('killall -9 torchrun');
+    expect(EXAMPLES.stop).toBe(STOP_LINE);
     expect(EXAMPLES.nvidiaSmi).toBe(
       'nvidia-smi --query-gpu=index,utilization.gpu,memory.used,memory.total,temperature.gpu --format=csv,noheader,nounits',
     );
@@ -105,7 +116,7 @@ describe('the remote command registry', () => {
     expect(positions.every((p) => p >= 0)).toBe(true);
     expect([...positions].sort((a, b) => a - b)).toEqual(positions);
     expect(probe).toContain('cat /workspace/mosaic-gpt/runs/mosaic_small_3090/heartbeat.json');
-    expect(probe).toContain("pgrep -f '[e]xperiments/train[.]py'");
+    expect(probe).toContain(`pgrep -f '${TRAINER_COMMAND_LINE}'`);
     expect(probe).toContain('df -P /workspace/mosaic-gpt');
     expect(probe).toContain('tail -n 50 /workspace/training.log');
     expect(probe.trimEnd().endsWith('echo __TC_END__')).toBe(true);
@@ -141,8 +152,8 @@ describe('the remote command registry', () => {
     );
   });
 
-  it('accepts only killall -9 <name> as a stop command', () => {
-    expect(REMOTE_COMMANDS.stop('  killall   -9 torchrun ')).toBe('killall -9 torchrun');
+  it('accepts only killall -9 <name> as the policy part of the stop line', () => {
+    expect(REMOTE_COMMANDS.stop('  killall   -9 torchrun ')).toBe(STOP_LINE);
     for (const bad of [
       'pkill -9 -f python3',
       'killall torchrun',
@@ -151,6 +162,35 @@ describe('the remote command registry', () => {
     ]) {
       expect(() => REMOTE_COMMANDS.stop(bad)).toThrow(ValidationError);
     }
+  });
+
+  it('stops with the policy command, then kills the trainer script and nothing broader', () => {
+    const line = EXAMPLES.stop;
+    const pattern = `'${TRAINER_COMMAND_LINE}'`;
+    expect(line).toContain('killall -9 torchrun 2>/dev/null;');
+    expect(line).toContain(`pkill -9 -f ${pattern};`);
+    expect(line.indexOf('killall -9 torchrun')).toBeLessThan(line.indexOf('pkill'));
+    // Every pkill and pgrep in the line is narrowed to the trainer's command line.
+    const skeleton = line.split(pattern).join('TRAINER');
+    expect(skeleton.match(/\bp(?:kill|grep)\b[^;)]*/g)).toEqual([
+      'pgrep -f TRAINER >/dev/null',
+      'pkill -9 -f TRAINER',
+      'pgrep -f TRAINER >/dev/null',
+      "pgrep -d ' ' -f TRAINER",
+    ]);
+    expect(line).not.toMatch(/pkill[^;]*python3'?;/);
+    expect(line).not.toMatch(/killall[^;]*python/);
+    expect(line).toContain(`for i in 1 2 3 4 5 6 7 8 9 10; do`);
+    expect(line).toContain(`echo ${STOP_STOPPED}; else echo '${STOP_NOT_RUNNING}'; fi; exit 0;`);
+    expect(line).toMatch(/"trainer still running after kill -9: \$\(pgrep -d ' ' -f '[^']+'\)" >&2; exit 1$/);
+    expect(REMOTE_TEMPLATES.stop.match(line)).toEqual({ process: 'torchrun' });
+  });
+
+  it('reads the outcome of a stop line that exited 0', () => {
+    expect(parseStopOutput('stopped\n')).toBe('stopped');
+    expect(parseStopOutput('not running\n')).toBe('not_running');
+    expect(parseStopOutput('')).toBeNull();
+    expect(parseStopOutput('4242\n')).toBeNull();
   });
 
   it('rejects unsafe paths, run dirs and counts', () => {
