@@ -15,6 +15,7 @@ const USAGE = `usage: conductor <command> [options]
 
 roles:
   start                 bot and workers in one process (the demo when no Slack credentials are set)
+  bot                   the Slack app only (pair it with worker processes for large fleets)
   worker                workers only (scale out: run more against one Redis)
   demo                  everything against the simulated cloud and the local Slack
   sim [--scenario F]    the simulated Vast.ai cloud and its SSH hosts, standalone
@@ -138,6 +139,7 @@ export async function main(
       case 'journal':
         return await journalCommand(loadConfig(env), args, io);
       case 'start':
+      case 'bot':
       case 'worker':
       case 'demo': {
         const { runRole } = await import('../service/roles.js');

@@ -9,7 +9,7 @@ import { createContext, registerContextShutdown } from './context.js';
 import { slackWebClient, startSlackApp } from './slack-app.js';
 import { startWorkers } from './workers.js';
 
-export type Role = 'start' | 'worker' | 'demo';
+export type Role = 'start' | 'bot' | 'worker' | 'demo';
 
 /** Resolves when the process should exit (after SIGTERM/SIGINT closed everything). */
 function untilShutdown(ctx: {
@@ -55,7 +55,7 @@ export async function runRole(
   const redis = await ensureRedis(config.redisUrl, true);
   const ctx = createContext(config, { redisUrl: redis.url });
   const slack = slackSettingsFrom(config);
-  if (role === 'start') {
+  if (role === 'start' || role === 'bot') {
     const app = await startSlackApp(ctx, slack);
     ctx.shutdown.add('slack app', () => app.stop());
     io.err(`conductor: listening on :${app.port} (POST /slack/events, GET /healthz, GET /metrics)`);

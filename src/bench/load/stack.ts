@@ -37,7 +37,7 @@ export interface LoadStackOptions {
 }
 
 export interface ConductorProcess {
-  role: 'start' | 'worker';
+  role: 'start' | 'bot' | 'worker';
   name: string;
   child: ChildHandle;
   /** Where its /healthz and /metrics answer. */
@@ -151,7 +151,7 @@ export async function startLoadStack(options: LoadStackOptions): Promise<LoadSta
     log(`${options.hosts} simulated hosts up in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 
     slack = await startLocalSlack({ signingSecret: SIGNING_SECRET, botToken: BOT_TOKEN, retries: false });
-    const spawnRole = (role: 'start' | 'worker', name: string) => {
+    const spawnRole = (role: 'bot' | 'worker', name: string) => {
       const stateDir = path.join(dir, `state-${name}`);
       mkdirSync(stateDir);
       const env = roleEnv(
@@ -163,14 +163,14 @@ export async function startLoadStack(options: LoadStackOptions): Promise<LoadSta
       return child;
     };
     const rolesStarted = performance.now();
-    const botChild = spawnRole('start', 'bot');
+    const botChild = spawnRole('bot', 'bot');
     const workerChildren = Array.from({ length: options.workers }, (_, i) =>
       spawnRole('worker', `worker-${i + 1}`),
     );
     const portOf = async (child: ChildHandle) =>
       Number((await child.waitForLine(/ on :(\d+)/, startTimeoutMs))[1]);
     const [botPort, ...workerPorts] = await Promise.all([botChild, ...workerChildren].map(portOf));
-    const bot: ConductorProcess = { role: 'start', name: botChild.name, child: botChild, port: botPort ?? 0 };
+    const bot: ConductorProcess = { role: 'bot', name: botChild.name, child: botChild, port: botPort ?? 0 };
     const workers = workerChildren.map(
       (child, i): ConductorProcess => ({
         role: 'worker',
