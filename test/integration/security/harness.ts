@@ -9,6 +9,8 @@ import type { Clock } from '../../../src/clock.js';
 import { loadConfig, secretValues } from '../../../src/config.js';
 import { createLogger } from '../../../src/logger.js';
 import { type AppContext, createContext } from '../../../src/service/context.js';
+import type { SimHost } from '../../../src/sim/hosts/index.js';
+import type { SimWorld } from '../../../src/sim/world.js';
 import { deleteKeys, redisUrl, uniquePrefix } from '../../helpers/redis.js';
 
 /** Lines written by a logger, kept in memory. */
@@ -37,9 +39,12 @@ export function securityContext(
     label?: string;
     clock?: Clock;
     vast?: { url: string; apiKey: string } | null;
+    /** Share another context's keys (a second process of the same service). */
+    prefix?: string;
+    sshPrivateKey?: string;
   } = {},
 ): SecurityContext {
-  const prefix = uniquePrefix(options.label ?? 'sec');
+  const prefix = options.prefix ?? uniquePrefix(options.label ?? 'sec');
   const config = loadConfig({
     FLEET_FILE: path.resolve('fleet.example.yaml'),
     KEY_PREFIX: prefix,
@@ -51,7 +56,7 @@ export function securityContext(
   const ctx = createContext(config, {
     redisUrl: redisUrl(),
     logger,
-    sshPrivateKey: ssh2.utils.generateKeyPairSync('ed25519').private,
+    sshPrivateKey: options.sshPrivateKey ?? ssh2.utils.generateKeyPairSync('ed25519').private,
     vast: options.vast ?? null,
     ...(options.clock && { clock: options.clock }),
   });
@@ -118,4 +123,34 @@ export async function recordingProxy(target: () => string) {
 export function replay(appUrl: string, request: CapturedRequest): Promise<Response> {
   const { host: _host, 'content-length': _len, ...headers } = request.headers;
   return fetch(`${appUrl}${request.url}`, { method: request.method, headers, body: request.body });
+}
+
+export interface RecordedCommand {
+  host: number;
+  command: string;
+  stdin: string | undefined;
+}
+
+/**
+ * Records every command line the world's simulated hosts receive over SSH (their SSH servers
+ * call `host.exec`), including hosts rented later, e.g. by a migration.
+ */
+export function recordHostCommands(world: SimWorld): RecordedCommand[] {
+  const commands: RecordedCommand[] = [];
+  const record = (host: SimHost) => {
+    const exec = host.exec.bind(host);
+    host.exec = (command, options = {}) => {
+      commands.push({ host: host.id, command, stdin: options.stdin });
+      return exec(command, options);
+    };
+  };
+  for (const host of world.hosts.list()) record(host);
+  const create = world.hosts.create.bind(world.hosts);
+  world.hosts.create = async (spec) => {
+    const endpoint = await create(spec);
+    const host = world.hosts.get(spec.instanceId);
+    if (host) record(host);
+    return endpoint;
+  };
+  return commands;
 }

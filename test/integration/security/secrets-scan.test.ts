@@ -1,7 +1,6 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, secretValues } from '../../../src/config.js';
@@ -9,13 +8,14 @@ import { type Demo, startDemo } from '../../../src/demo/demo.js';
 import { secretEnvFile } from '../../../src/fleet/remote/commands.js';
 import { createLlmClient } from '../../../src/infra/llm/client.js';
 import { createLogger } from '../../../src/logger.js';
-import { HUB_TOKEN_FILE, type SimHost } from '../../../src/sim/hosts/index.js';
+import { HUB_TOKEN_FILE } from '../../../src/sim/hosts/index.js';
 import { type FakeAnthropic, startFakeAnthropic } from '../../../src/sim/llm/index.js';
 import { DEFAULT_SCENARIO, type Scenario } from '../../../src/sim/scenario.js';
 import { APPROVER_USER_ID, VIEWER_USER_ID } from '../../../src/sim/slack/index.js';
 import { slackSignature } from '../../../src/sim/slack/signing.js';
 import { ACTION_IDS } from '../../../src/slack-messages/blocks.js';
 import { deleteKeys, newRedis, redisUrl, uniquePrefix } from '../../helpers/redis.js';
+import { captureLines, type RecordedCommand, recordHostCommands } from './harness.js';
 
 /**
  * The whole demo stack (simulated cloud and SSH hosts, local Slack, Bolt app, every worker, the
@@ -50,24 +50,15 @@ const QUIET: Scenario = { ...DEFAULT_SCENARIO, name: 'secrets-scan', speed: SPEE
 let demo: Demo | undefined;
 let fake: FakeAnthropic | undefined;
 let stateDir: string | undefined;
-const logLines: string[] = [];
+const { lines: logLines, destination } = captureLines();
 /** Every command line any simulated host received over SSH, with the host's id. */
-const commands: { host: number; command: string; stdin: string | undefined }[] = [];
+let commands: RecordedCommand[] = [];
 /** All the secret values actually in use in this run. */
 let secrets: string[] = [];
 
 function requireDemo(): Demo {
   if (!demo) throw new Error('the demo did not start');
   return demo;
-}
-
-/** Wraps a host's exec (what its SSH server calls for every exec request) to record the command. */
-function recordCommands(host: SimHost): void {
-  const exec = host.exec.bind(host);
-  host.exec = (command, options = {}) => {
-    commands.push({ host: host.id, command, stdin: options.stdin });
-    return exec(command, options);
-  };
 }
 
 function findSecrets(text: string): string[] {
@@ -120,12 +111,6 @@ beforeAll(async () => {
   });
   fake = await startFakeAnthropic({ apiKey: SECRETS.ANTHROPIC_API_KEY });
   // The service's logger (createContext's), writing into memory instead of stderr.
-  const destination = new Writable({
-    write(chunk, _enc, done) {
-      logLines.push(...String(chunk).split('\n').filter(Boolean));
-      done();
-    },
-  });
   const logger = createLogger({
     level: 'debug',
     secrets: secretValues(config),
@@ -140,14 +125,7 @@ beforeAll(async () => {
     llm: createLlmClient({ ...config.anthropic, baseUrl: fake.url }),
   });
   const world = demo.world;
-  for (const host of world.hosts.list()) recordCommands(host);
-  const create = world.hosts.create.bind(world.hosts);
-  world.hosts.create = async (spec) => {
-    const endpoint = await create(spec);
-    const host = world.hosts.get(spec.instanceId);
-    if (host) recordCommands(host);
-    return endpoint;
-  };
+  commands = recordHostCommands(world);
   secrets = [
     ...new Set([...Object.values(SECRETS), world.apiKey, DEMO_SLACK_BOT_TOKEN, DEMO_SLACK_SIGNING_SECRET]),
   ];
