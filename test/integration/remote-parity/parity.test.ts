@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rm, stat, truncate, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -48,6 +50,26 @@ const ARGV = [
   '16',
 ];
 const STOP = 'killall -9 torchrun';
+const STOP_LINE = REMOTE_COMMANDS.stop(STOP);
+/** The single-GPU launch (nproc 1: gpt2_reference on RTX_4090_1x): no torchrun. */
+const SINGLE_ARGV = [
+  'python3',
+  '-u',
+  'experiments/train.py',
+  '--config',
+  'configs/gpt2_reference.yaml',
+  '--run-dir',
+  'runs/gpt2_reference',
+  '--batch-size',
+  '8',
+  '--grad-accum',
+  '32',
+];
+/** Processes a training box also runs: another Python program, and one that names the script. */
+const BYSTANDERS = [
+  { comm: 'python3', argv: ['python3', '-c', 'import time; time.sleep(600)', 'notebook-kernel'] },
+  { comm: 'tail', argv: ['tail', '-f', 'experiments/train.py'] },
+] as const;
 const HF_PATH = 'mosaic_small_3090';
 const HF_TOKEN = 'hf_parityToken0123456789';
 /** The stand-in hub CLI for the real host; `@HUB@` becomes the directory playing the Hub. */
@@ -133,6 +155,49 @@ describe('remote command parity: simulator vs OpenSSH + bash', () => {
     throw new Error('the real trainer did not go away');
   }
 
+  /** Whether `pid` is a live process (a killed one nobody reaps lingers as a zombie: that is gone too). */
+  function realProcessExists(pid: number): boolean {
+    try {
+      return !readFileSync(`/proc/${pid}/stat`, 'utf8')
+        .replace(/^.*\) /s, '')
+        .startsWith('Z');
+    } catch {
+      return false;
+    }
+  }
+
+  /** The real trainer has exec'd python (its command line is the trainer's, not the launching shell's). */
+  async function waitUntilRealTrainerRuns(pid: number): Promise<void> {
+    for (let i = 0; i < 100; i += 1) {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+      if (cmdline.includes('experiments/train.py')) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error(`the real trainer ${pid} did not start`);
+  }
+
+  /** The same bystanders on both hosts, in the workspace; their pids on each. */
+  async function startBystanders(): Promise<{ real: number[]; sim: number[] }> {
+    const real = BYSTANDERS.map(({ argv }) => {
+      const child = spawn(argv[0], argv.slice(1), { cwd: paths.workspace, detached: true, stdio: 'ignore' });
+      child.unref();
+      if (child.pid === undefined) throw new Error(`could not start ${argv.join(' ')}`);
+      return child.pid;
+    });
+    const sim = BYSTANDERS.map(({ comm, argv }) => simHost.startProcess(comm, argv.join(' ')));
+    return { real, sim };
+  }
+
+  async function stopBystanders(pids: readonly number[]): Promise<void> {
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+
   /** Copies the sim host's workspace (and log) onto the real host: same bytes, sizes, modes, mtimes. */
   async function mirror(): Promise<void> {
     const root = dirname(paths.workspace);
@@ -186,6 +251,9 @@ describe('remote command parity: simulator vs OpenSSH + bash', () => {
     // line holds experiments/train.py, as the real one does; nvidia-smi answers only the query
     // the templates send, with the simulated host's rows.
     await writeFile(join(bin, 'torchrun'), '#!/bin/bash\nwhile :; do sleep 1; done\n', { mode: 0o755 });
+    // A pkill whose signals achieve nothing, for the stop line's "trainer survived" branch.
+    await mkdir(join(tmp, 'stuck-bin'));
+    await writeFile(join(tmp, 'stuck-bin', 'pkill'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
     await writeFile(
       join(bin, 'nvidia-smi'),
       `#!/bin/sh\nif [ "$*" = "--query-gpu=${NVIDIA_SMI_FIELDS} --format=csv,noheader,nounits" ]; then cat ${join(tmp, 'gpu.csv')}; exit 0; fi\necho "fake nvidia-smi: unexpected arguments: $*"; exit 2\n`,
@@ -345,19 +413,58 @@ describe('remote command parity: simulator vs OpenSSH + bash', () => {
     },
 
     async stop() {
+      // A torchrun trainer: the policy's killall ends it.
       await freshPair();
+      const bystanders = await startBystanders();
       const launch = await both(REMOTE_COMMANDS.launch(paths, ARGV));
       realTrainerPids.push(Number(launch.real.stdout));
-      const stop = await both(REMOTE_COMMANDS.stop(STOP));
+      const stop = await both(STOP_LINE);
       expectSame(stop);
-      expect(stop.real.code).toBe(0);
+      expect(stop.real).toEqual({ code: 0, stdout: 'stopped\n', stderr: '' });
       await waitUntilRealTrainerGone();
       expectSame(await both(REMOTE_COMMANDS.trainerAlive()));
-      // A name that never runs: a killed torchrun may linger as a zombie on a host without an
-      // init that reaps, and killall counts zombies, so "no process found" is checked this way.
-      const none = await both(REMOTE_COMMANDS.stop('killall -9 tc_parity_none'));
-      expectSame(none);
-      expect(none.real.stderr).toBe('tc_parity_none: no process found\n');
+
+      // A single-process `python3 -u experiments/train.py` trainer (nproc 1), which killall
+      // cannot see: the line's pkill ends it, on both.
+      const single = await both(REMOTE_COMMANDS.launch(paths, SINGLE_ARGV));
+      realTrainerPids.push(Number(single.real.stdout));
+      await waitUntilRealTrainerRuns(Number(single.real.stdout));
+      const stopSingle = await both(STOP_LINE);
+      expectSame(stopSingle);
+      expect(stopSingle.real).toEqual({ code: 0, stdout: 'stopped\n', stderr: '' });
+      expect(realProcessExists(Number(single.real.stdout))).toBe(false);
+      expectSame(await both(REMOTE_COMMANDS.trainerAlive()));
+
+      // Nothing running.
+      const idle = await both(STOP_LINE);
+      expectSame(idle);
+      expect(idle.real).toEqual({ code: 0, stdout: 'not running\n', stderr: '' });
+
+      // Other processes, other Python programs and ones naming the script, lived through all of it.
+      for (const pid of bystanders.real) expect(realProcessExists(pid)).toBe(true);
+      expect(simHost.processes().map((p) => p.pid)).toEqual(bystanders.sim);
+      await stopBystanders(bystanders.real);
+
+      // A trainer that survives SIGKILL (stuck in the kernel): the real host gets a pkill that
+      // signals nothing, as a kill queued on a D-state process achieves nothing.
+      const stuck = await both(REMOTE_COMMANDS.launch(paths, SINGLE_ARGV));
+      realTrainerPids.push(Number(stuck.real.stdout));
+      await waitUntilRealTrainerRuns(Number(stuck.real.stdout));
+      sim.inject(simId, { kind: 'unkillable' });
+      const [simStuck, realStuck] = await Promise.all([
+        simSession!.run(STOP_LINE),
+        realSession.run(`PATH=${join(tmp, 'stuck-bin')}:$PATH; ${STOP_LINE}`),
+      ]);
+      expectSame({
+        sim: { ...simStuck, stderr: digits(simStuck.stderr) },
+        real: { ...realStuck, stderr: digits(realStuck.stderr) },
+      });
+      expect(realStuck).toEqual({
+        code: 1,
+        stdout: '',
+        stderr: `trainer still running after kill -9: ${Number(stuck.real.stdout)}\n`,
+      });
+      await killRealTrainers();
     },
 
     async cleanupCheckpoints() {
