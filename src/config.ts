@@ -273,6 +273,14 @@ export function hasSlackCredentials(config: Config): boolean {
   return Boolean(config.slack.botToken && (config.slack.signingSecret || config.slack.appToken));
 }
 
+function redisPassword(url: string): string | undefined {
+  try {
+    return decodeURIComponent(new URL(url).password) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Every secret value in the config, for log scrubbing and leak scans. */
 export function secretValues(config: Config): string[] {
   return [
@@ -283,6 +291,7 @@ export function secretValues(config: Config): string[] {
     config.vast.apiKey,
     config.hfToken,
     config.dashboardPassword,
+    redisPassword(config.redisUrl),
   ].filter((v): v is string => typeof v === 'string' && v.length > 0);
 }
 

@@ -175,6 +175,11 @@ export async function sweep(deps: SweepDeps, only?: readonly string[]): Promise<
     ),
   );
 
+  if (deps.metrics) {
+    const states = await Promise.all(runs.map((r) => store.getRunState(r.name)));
+    deps.metrics.fleetDollarsPerHour.set(states.reduce((sum, st) => sum + (st?.costPerHr ?? 0), 0));
+    deps.metrics.incidentsOpen.set((await store.incidents.listOpen()).length);
+  }
   if (deps.stateDir) {
     try {
       await exportStatus(deps);

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { remoteProbe } from '../../agents/monitor/probe.js';
 import type { CliIo } from '../cli/main.js';
 import { scaledClock } from '../clock.js';
-import type { Config } from '../config.js';
+import { type Config, secretValues } from '../config.js';
 import { ConfigError } from '../errors.js';
 import type { LlmClient } from '../infra/llm/client.js';
 import { ensureRedis } from '../infra/redis/bootstrap.js';
@@ -55,7 +55,11 @@ export async function startDemo(config: Config, options: DemoOptions = {}): Prom
     throw new ConfigError('--speed must be a number above 0 and at most 10000');
   const logger =
     options.logger ??
-    createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel, name: 'demo' });
+    createLogger({
+      level: config.logLevel === 'info' ? 'warn' : config.logLevel,
+      name: 'demo',
+      secrets: secretValues(config),
+    });
   const redis = await ensureRedis(config.redisUrl, config.redisUrlExplicit);
   const clock = scaledClock(speed);
   const keys = generateSshKeyPair();

@@ -6,6 +6,7 @@ import { type SweepDeps, sweep } from '../../../agents/monitor/sweep.js';
 import { manualClock } from '../../../src/clock.js';
 import { loadFleetFile } from '../../../src/config.js';
 import type { HealthStatus } from '../../../src/fleet/health/types.js';
+import { createMetrics } from '../../../src/http/metrics.js';
 import { memoryHostKeyStore } from '../../../src/infra/ssh/host-keys.js';
 import { generateSshKeyPair } from '../../../src/infra/ssh/keys.js';
 import { createSshPool } from '../../../src/infra/ssh/pool.js';
@@ -101,6 +102,17 @@ describe('monitor sweep against the simulated cloud', () => {
     expect(report.runs.map((r) => r.status)).toEqual(['healthy', 'healthy', 'healthy']);
     expect(report.runs.every((r) => r.probe === 'ok')).toBe(true);
     expect(events.events).toEqual([]);
+  });
+
+  it('exports the fleet spend rate and open incidents as metrics', async () => {
+    const { tick, deps, world } = await setup();
+    const metrics = createMetrics();
+    deps.metrics = metrics;
+    await tick();
+    const dph = world.vast.control.instances().reduce((sum, i) => sum + i.dph_total, 0);
+    expect(dph).toBeGreaterThan(0);
+    expect((await metrics.fleetDollarsPerHour.get()).values[0]?.value).toBeCloseTo(dph, 6);
+    expect((await metrics.incidentsOpen.get()).values[0]?.value).toBe(0);
   });
 
   const cases: [ScenarioFaultKind, HealthStatus, number][] = [

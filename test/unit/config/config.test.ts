@@ -196,6 +196,6 @@ describe('environment', () => {
     const printed = JSON.stringify(maskedConfig(config));
     for (const secret of secretValues(config)) expect(printed).not.toContain(secret);
     expect(printed).not.toContain('pass-word');
-    expect(secretValues(config)).toHaveLength(5);
+    expect(secretValues(config)).toHaveLength(6);
   });
 });
