@@ -116,8 +116,8 @@ const TRAINER_PIDS = joinTemplates<NoSlots>([`pgrep -d ' ' -f ${TRAINER_MATCH}`]
  *    ends the line with its status: without it nothing can be checked;
  * 2. the policy's `killall -9 torchrun`, quiet: on a single-GPU run there is never a torchrun,
  *    and the check below, not killall's status, decides the outcome;
- * 3. `pkill -9 -f` of the trainer's command line, which kills the `python3 -u` trainer torchrun
- *    is not there to own, and torchrun workers killall left orphaned;
+ * 3. `pkill -9 -f` of the trainer's command line: it kills a `python3 -u` trainer (no torchrun
+ *    owns it) and any torchrun worker killall left orphaned, and nothing else;
  * 4. wait until no trainer is left, polling STOP_POLLS times STOP_POLL_SECONDS: SIGKILL is
  *    delivered asynchronously, and a process stuck in the kernel (D state) does not die at all.
  * Exit 0 with `stopped` (a trainer was running and none is left) or `not running` (there was
