@@ -112,6 +112,8 @@ export interface ProcessSweeps {
   name: string;
   sweeps: number;
   meanMs: number;
+  /** Resident memory of the process (MB), from its own /metrics. */
+  rssMb: number;
 }
 
 /** How many sweeps each process ran, from its /metrics. */
@@ -124,7 +126,8 @@ export async function sweepsPerProcess(
       const text = await res.text();
       const count = metricValue(text, 'tc_sweep_duration_seconds_count');
       const sum = metricValue(text, 'tc_sweep_duration_seconds_sum');
-      return { name, sweeps: count, meanMs: count > 0 ? (sum / count) * 1000 : Number.NaN };
+      const rssMb = metricValue(text, 'tc_process_resident_memory_bytes') / 1e6;
+      return { name, sweeps: count, meanMs: count > 0 ? (sum / count) * 1000 : Number.NaN, rssMb };
     }),
   );
 }

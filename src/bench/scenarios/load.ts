@@ -39,6 +39,7 @@ export function loadRows(r: LoadReport): BenchRow[] {
     row('overlapping sweeps', 'count', r.sweep.overlaps),
     row('machine load average (1 min) at the burst', 'load', r.loadAverage),
     ...r.perProcess.map((p) => row(`sweeps run by ${p.name}`, 'count', p.sweeps)),
+    ...r.perProcess.map((p) => row(`resident memory of ${p.name}`, 'MB', p.rssMb)),
   ];
 }
 

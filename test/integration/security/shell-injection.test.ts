@@ -248,50 +248,130 @@ describe('fleet file values with shell metacharacters', () => {
     doc['conductor'] as { paths: Record<string, string> };
 
   const cases: [string, (doc: Record<string, Record<string, unknown>>) => void, RegExp][] = [
-    ['config', (d) => void (moe(d)['config'] = `configs/x.yaml;${MARK}`), /mosaic_moe\.config:/],
-    ['config $()', (d) => void (moe(d)['config'] = `configs/$(${MARK}).yaml`), /mosaic_moe\.config:/],
-    ['run_dir', (d) => void (moe(d)['run_dir'] = `runs/x;${MARK}`), /mosaic_moe\.run_dir:/],
-    ['run_dir backticks', (d) => void (moe(d)['run_dir'] = `runs/\`${MARK}\``), /mosaic_moe\.run_dir:/],
-    ['run_dir newline', (d) => void (moe(d)['run_dir'] = `runs/x\n${MARK}`), /mosaic_moe\.run_dir:/],
-    ['run_dir traversal', (d) => void (moe(d)['run_dir'] = '../../etc'), /mosaic_moe\.run_dir:/],
-    ['run_dir absolute', (d) => void (moe(d)['run_dir'] = `/tmp/${MARK}`), /mosaic_moe\.run_dir:/],
-    ['hf_path', (d) => void (moe(d)['hf_path'] = `x/$(${MARK})`), /mosaic_moe\.hf_path:/],
+    [
+      'config',
+      (d) => {
+        moe(d)['config'] = `configs/x.yaml;${MARK}`;
+      },
+      /mosaic_moe\.config:/,
+    ],
+    [
+      'config $()',
+      (d) => {
+        moe(d)['config'] = `configs/$(${MARK}).yaml`;
+      },
+      /mosaic_moe\.config:/,
+    ],
+    [
+      'run_dir',
+      (d) => {
+        moe(d)['run_dir'] = `runs/x;${MARK}`;
+      },
+      /mosaic_moe\.run_dir:/,
+    ],
+    [
+      'run_dir backticks',
+      (d) => {
+        moe(d)['run_dir'] = `runs/\`${MARK}\``;
+      },
+      /mosaic_moe\.run_dir:/,
+    ],
+    [
+      'run_dir newline',
+      (d) => {
+        moe(d)['run_dir'] = `runs/x\n${MARK}`;
+      },
+      /mosaic_moe\.run_dir:/,
+    ],
+    [
+      'run_dir traversal',
+      (d) => {
+        moe(d)['run_dir'] = '../../etc';
+      },
+      /mosaic_moe\.run_dir:/,
+    ],
+    [
+      'run_dir absolute',
+      (d) => {
+        moe(d)['run_dir'] = `/tmp/${MARK}`;
+      },
+      /mosaic_moe\.run_dir:/,
+    ],
+    [
+      'hf_path',
+      (d) => {
+        moe(d)['hf_path'] = `x/$(${MARK})`;
+      },
+      /mosaic_moe\.hf_path:/,
+    ],
     [
       'backup_source',
-      (d) => void (moe(d)['backup_source'] = `hf://a/b;${MARK}`),
+      (d) => {
+        moe(d)['backup_source'] = `hf://a/b;${MARK}`;
+      },
       /mosaic_moe\.backup_source/,
     ],
-    ['extra_args ;', (d) => void (moe(d)['extra_args'] = [`--lr=1;${MARK}`]), /mosaic_moe\.extra_args\.0:/],
-    ['extra_args $()', (d) => void (moe(d)['extra_args'] = [`$(${MARK})`]), /mosaic_moe\.extra_args\.0:/],
-    ['extra_args space', (d) => void (moe(d)['extra_args'] = [`--x ${MARK}`]), /mosaic_moe\.extra_args\.0:/],
+    [
+      'extra_args ;',
+      (d) => {
+        moe(d)['extra_args'] = [`--lr=1;${MARK}`];
+      },
+      /mosaic_moe\.extra_args\.0:/,
+    ],
+    [
+      'extra_args $()',
+      (d) => {
+        moe(d)['extra_args'] = [`$(${MARK})`];
+      },
+      /mosaic_moe\.extra_args\.0:/,
+    ],
+    [
+      'extra_args space',
+      (d) => {
+        moe(d)['extra_args'] = [`--x ${MARK}`];
+      },
+      /mosaic_moe\.extra_args\.0:/,
+    ],
     [
       'extra_args quote',
-      (d) => void (moe(d)['extra_args'] = [`--x='${MARK}'`]),
+      (d) => {
+        moe(d)['extra_args'] = [`--x='${MARK}'`];
+      },
       /mosaic_moe\.extra_args\.0:/,
     ],
     [
       'static host name',
-      (d) => void (moe(d)['host'] = { host: `gpu1;${MARK}`, port: 22, user: 'root' }),
+      (d) => {
+        moe(d)['host'] = { host: `gpu1;${MARK}`, port: 22, user: 'root' };
+      },
       /mosaic_moe\.host\.host:/,
     ],
     [
       'static host as an option',
-      (d) => void (moe(d)['host'] = { host: `-oProxyCommand=${MARK}`, port: 22, user: 'root' }),
+      (d) => {
+        moe(d)['host'] = { host: `-oProxyCommand=${MARK}`, port: 22, user: 'root' };
+      },
       /mosaic_moe\.host\.host:/,
     ],
     [
       'static host user',
-      (d) => void (moe(d)['host'] = { host: 'gpu1.lab', port: 22, user: `root;${MARK}` }),
+      (d) => {
+        moe(d)['host'] = { host: 'gpu1.lab', port: 22, user: `root;${MARK}` };
+      },
       /mosaic_moe\.host\.user:/,
     ],
     [
       'workspace path',
-      (d) => void (conductor(d).paths['workspace'] = `/workspace/$(${MARK})`),
+      (d) => {
+        conductor(d).paths['workspace'] = `/workspace/$(${MARK})`;
+      },
       /conductor\.paths\.workspace:/,
     ],
     [
       'log path',
-      (d) => void (conductor(d).paths['log'] = `/workspace/x.log;${MARK}`),
+      (d) => {
+        conductor(d).paths['log'] = `/workspace/x.log;${MARK}`;
+      },
       /conductor\.paths\.log:/,
     ],
     [
