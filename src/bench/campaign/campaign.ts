@@ -2,10 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import ssh2 from 'ssh2';
 import { adjustableClock, type Clock } from '../../clock.js';
 import { type Config, loadConfig } from '../../config.js';
 import type { Fleet } from '../../fleet/schema.js';
+import { generateSshKeyPair } from '../../infra/ssh/keys.js';
 import type { Logger } from '../../logger.js';
 import { packageRoot } from '../../package-root.js';
 import { ScenarioSchema } from '../../sim/scenario.js';
@@ -197,7 +197,7 @@ export async function runCampaign(settings: CampaignSettings, deps: CampaignDeps
   const stateDir = mkdtempSync(path.join(os.tmpdir(), 'tc-campaign-'));
   const config = campaignConfig(deps.redisUrl, stateDir);
   const fleet = config.fleet;
-  const keys = ssh2.utils.generateKeyPairSync('ed25519');
+  const keys = generateSshKeyPair();
   // Slow while the worlds are seeded, so every strategy's trainers start at the same clock time.
   const clock = adjustableClock(1);
   const worlds = await startWorlds(settings, fleet, clock, keys.public, logger);
