@@ -179,7 +179,7 @@ async function everyRunSupervised(rig: Rig): Promise<string | null> {
     const id = currentInstance(rig.world, run);
     const host = id === undefined ? undefined : rig.world.hosts.get(id);
     const status = host?.trainerStatus();
-    if (!status || status.phase !== 'training' || status.stalled || status.nan) return `${run} not training`;
+    if (status?.phase !== 'training' || status.stalled || status.nan) return `${run} not training`;
     if ((await rig.store.getRunState(run))?.instanceId !== id) return `${run} not on record`;
   }
   return null;
