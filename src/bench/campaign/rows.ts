@@ -94,6 +94,18 @@ export function campaignRows(result: CampaignResult, scenario = 'campaign'): Ben
       });
     }
   }
+  const hoursOf = (at: number | null) => (at === null ? null : (at - result.startAt) / 3_600_000);
+  for (const run of result.accounts.conductor.runs) {
+    const hours = hoursOf(run.completedAt);
+    const idealHours = hoursOf(result.ideal.runs.find((r) => r.run === run.run)?.completedAt ?? null);
+    rows.push({
+      scenario,
+      metric: `${LABEL.conductor}: ${run.run} ${hours === null ? 'NOT finished, valid step reached' : 'finished after (ideal as baseline)'}`,
+      unit: hours === null ? 'step' : 'h',
+      value: hours ?? run.progress,
+      ...(hours !== null && idealHours !== null && { baseline: idealHours, ratio: idealHours / hours }),
+    });
+  }
   const ideal = result.ideal.goodput;
   const tc = result.accounts.conductor.goodput;
   rows.push({ scenario, metric: 'fault-free ideal: goodput', unit: '%', value: ideal * 100 });
