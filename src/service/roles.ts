@@ -72,6 +72,8 @@ export async function runRole(
     io.err(`conductor worker: /healthz and /metrics on :${server.port}`);
   }
   registerContextShutdown(ctx);
-  await startWorkers(ctx, { probe: remoteProbe, slackClient: slackWebClient(slack, ctx.logger), slack });
+  // `bot` answers Slack only: a large fleet's sweeps then never compete with acks in its event loop.
+  if (role === 'bot') await ctx.queues.scheduleSweep(config.fleet.thresholds.sweep_interval_s * 1000);
+  else await startWorkers(ctx, { probe: remoteProbe, slackClient: slackWebClient(slack, ctx.logger), slack });
   return untilShutdown(ctx);
 }

@@ -3,8 +3,34 @@ import type { Fleet } from '../fleet/schema.js';
 import type { StatusDigestInput } from '../slack-messages/status-digest.js';
 import type { Store } from '../state/store.js';
 
-/** Reads what the digest shows from the store: one read per run, no SSH. */
-export async function loadDigestInput(
+const CACHE_MS = 2000;
+const cache = new WeakMap<Store, Map<string, { at: number; value: Promise<StatusDigestInput> }>>();
+
+/**
+ * Reads what the digest shows from the store: one read per run, no SSH. A burst of `/train status`
+ * shares one read for two seconds (real time), so a large fleet is not read once per request.
+ */
+export function loadDigestInput(
+  store: Store,
+  fleet: Fleet,
+  now: number,
+  only?: string,
+): Promise<StatusDigestInput> {
+  let entries = cache.get(store);
+  if (!entries) {
+    entries = new Map();
+    cache.set(store, entries);
+  }
+  const key = only ?? '*';
+  const hit = entries.get(key);
+  if (hit && Date.now() - hit.at < CACHE_MS) return hit.value;
+  const value = readDigestInput(store, fleet, now, only);
+  entries.set(key, { at: Date.now(), value });
+  value.catch(() => entries.delete(key));
+  return value;
+}
+
+async function readDigestInput(
   store: Store,
   fleet: Fleet,
   now: number,

@@ -126,7 +126,7 @@ export async function sweepsPerProcess(
       const text = await res.text();
       const count = metricValue(text, 'tc_sweep_duration_seconds_count');
       const sum = metricValue(text, 'tc_sweep_duration_seconds_sum');
-      const rssMb = metricValue(text, 'tc_process_resident_memory_bytes') / 1e6;
+      const rssMb = metricValue(text, 'tc_process_process_resident_memory_bytes') / 1e6;
       return { name, sweeps: count, meanMs: count > 0 ? (sum / count) * 1000 : Number.NaN, rssMb };
     }),
   );
