@@ -21,8 +21,8 @@ import {
   type StrategyAccount,
 } from './accounting.js';
 import { type ApprovalRecord, startApprover } from './approver.js';
-import { startConductorStack } from './conductor-stack.js';
-import { hubBackups } from './hub-backup.js';
+import { type ConductorStack, startConductorStack } from './conductor-stack.js';
+import { type HubBackups, hubBackups } from './hub-backup.js';
 import { startLegacySupervisor } from './legacy.js';
 import { createRecorder, type InjectOutcome, injectFault, type WorldRecorder } from './recorder.js';
 import type { CampaignFault } from './schedule.js';
@@ -82,6 +82,10 @@ export interface CampaignResult {
   acks: number;
   legacyRestarts: number;
   hubUploads: number;
+  /** Train Conductor's sweeps: how many, and how long each took in real time. */
+  sweeps: { count: number; meanRealMs: number };
+  /** Train Conductor's journal, oldest first, timed in clock hours from the start. */
+  journal: { hours: number; type: string; run: string; message: string }[];
   /** Each strategy's timeline, as recorded. */
   samples: Record<StrategyName, readonly InstanceSample[]>;
 }
@@ -90,8 +94,6 @@ export interface CampaignDeps {
   redisUrl: string;
   logger: Logger;
   log: (text: string) => void;
-  /** Also logs Train Conductor's journal at the end (for looking into a result). */
-  verbose?: boolean;
 }
 
 const HF_TOKEN = 'hf_campaign_simulated_token';
@@ -191,6 +193,82 @@ async function startWorlds(
   return worlds as Record<StrategyName, SimWorld>;
 }
 
+interface Strategies {
+  worlds: Record<StrategyName, SimWorld>;
+  recorders: Record<StrategyName, WorldRecorder>;
+}
+
+/** Applies the faults whose time has come to every world alike. */
+async function injectDue(
+  pending: CampaignFault[],
+  elapsedMs: number,
+  { worlds, recorders }: Strategies,
+): Promise<InjectedFault[]> {
+  const done: InjectedFault[] = [];
+  while (pending[0] && pending[0].atMs <= elapsedMs) {
+    const fault = pending.shift()!;
+    const outcomes = {} as Record<StrategyName, InjectOutcome>;
+    for (const name of STRATEGIES) {
+      outcomes[name] = await injectFault(worlds[name], recorders[name], fault.run, fault.fault, fault.pct);
+    }
+    done.push({ fault, outcomes });
+  }
+  return done;
+}
+
+const hoursSince = (from: number, to: number) => ((to - from) / 3_600_000).toFixed(1);
+
+/** Samples and injects until every run is finished or stuck everywhere; returns the end time. */
+async function drive(
+  settings: CampaignSettings,
+  strategies: Strategies,
+  ctx: {
+    clock: Clock;
+    startAt: number;
+    backups: HubBackups[];
+    injected: InjectedFault[];
+    log: (t: string) => void;
+  },
+): Promise<number> {
+  const { clock, startAt, log } = ctx;
+  const pending = [...settings.faults].sort((a, b) => a.atMs - b.atMs);
+  let nextReport = startAt;
+  for (;;) {
+    const now = clock.now();
+    for (const b of ctx.backups) b.sync();
+    for (const name of STRATEGIES) strategies.recorders[name].sample();
+    for (const done of await injectDue(pending, now - startAt, strategies)) {
+      ctx.injected.push(done);
+      log(`${hoursSince(startAt, now)} h: ${done.fault.fault} on ${done.fault.run}`);
+    }
+    if (now >= nextReport) {
+      const lines = STRATEGIES.map((n) => progressLine(n, strategies.recorders[n]));
+      log(`${hoursSince(startAt, now)} h: ${lines.join(' | ')}`);
+      nextReport = now + 5 * 3_600_000;
+    }
+    const recorders = Object.values(strategies.recorders);
+    const done = pending.length === 0 && finished(recorders, settings.targetStep, now, settings.stuckAfterMs);
+    if (done || now - startAt >= settings.maxClockMs) return now;
+    await clock.sleep(settings.sampleEveryMs);
+  }
+}
+
+async function sweepStats(stack: ConductorStack): Promise<CampaignResult['sweeps']> {
+  const values = (await stack.ctx.metrics.sweepDuration.get()).values;
+  const count = values.find((v) => v.metricName?.endsWith('_count'))?.value ?? 0;
+  const sum = values.find((v) => v.metricName?.endsWith('_sum'))?.value ?? 0;
+  return { count, meanRealMs: (sum / Math.max(1, count)) * 1000 };
+}
+
+async function journalOf(stack: ConductorStack, startAt: number): Promise<CampaignResult['journal']> {
+  return (await stack.ctx.store.journal.recent(5000)).map((r) => ({
+    hours: (Date.parse(r.entry.timestamp) - startAt) / 3_600_000,
+    type: r.entry.type,
+    run: r.entry.model,
+    message: r.entry.message,
+  }));
+}
+
 export async function runCampaign(settings: CampaignSettings, deps: CampaignDeps): Promise<CampaignResult> {
   const { log, logger } = deps;
   const realStart = performance.now();
@@ -198,130 +276,90 @@ export async function runCampaign(settings: CampaignSettings, deps: CampaignDeps
   const config = campaignConfig(deps.redisUrl, stateDir);
   const fleet = config.fleet;
   const keys = generateSshKeyPair();
-  // Slow while the worlds are seeded, so every strategy's trainers start at the same clock time.
-  const clock = adjustableClock(1);
-  const worlds = await startWorlds(settings, fleet, clock, keys.public, logger);
-  clock.setSpeed(settings.speed);
-  const startAt = clock.now();
-  const runs = settings.seeds.map((s) => s.run);
-  const recorders = Object.fromEntries(
-    STRATEGIES.map((name) => [name, createRecorder(worlds[name], runs, clock, fleet.paths.log)]),
-  ) as Record<StrategyName, WorldRecorder>;
-  const backups = STRATEGIES.map((name) => hubBackups(worlds[name], fleet, clock));
-  // The first look at the start line, before anything (the service's start-up included) takes time.
-  for (const name of STRATEGIES) recorders[name].sample();
-
-  const stack = await startConductorStack({
-    config,
-    world: worlds.conductor,
-    clock,
-    redisUrl: deps.redisUrl,
-    privateKey: keys.private,
-    logger,
-  });
-  const legacy = startLegacySupervisor({
-    world: worlds.legacy,
-    fleet,
-    gpus: new Map(settings.seeds.map((s) => [s.run, { name: s.gpu_name, count: s.num_gpus }])),
-    clock,
-  });
-  const approver = startApprover({
-    redis: stack.ctx.redis,
-    prefix: config.keyPrefix,
-    store: stack.ctx.store,
-    queues: stack.ctx.queues,
-    clock,
-    logger,
-    delayMs: settings.approvalDelayMs,
-    user: APPROVER_USER_ID,
-  });
-
-  const pending = [...settings.faults].sort((a, b) => a.atMs - b.atMs);
-  const injected: InjectedFault[] = [];
-  let nextReport = startAt;
-  let endAt = startAt;
+  const teardown: (() => Promise<unknown>)[] = [
+    async () => rmSync(stateDir, { recursive: true, force: true }),
+    () => deleteKeys(deps.redisUrl, config.keyPrefix),
+  ];
   try {
-    for (;;) {
-      const now = clock.now();
-      for (const b of backups) b.sync();
-      for (const name of STRATEGIES) recorders[name].sample();
-      while (pending[0] && startAt + pending[0].atMs <= now) {
-        const fault = pending.shift()!;
-        const outcomes = {} as Record<StrategyName, InjectOutcome>;
-        for (const name of STRATEGIES) {
-          outcomes[name] = await injectFault(
-            worlds[name],
-            recorders[name],
-            fault.run,
-            fault.fault,
-            fault.pct,
-          );
-        }
-        injected.push({ fault, outcomes });
-        log(`${((now - startAt) / 3_600_000).toFixed(1)} h: ${fault.fault} on ${fault.run}`);
-      }
-      if (now >= nextReport) {
-        log(
-          `${((now - startAt) / 3_600_000).toFixed(1)} h: ${STRATEGIES.map((n) => progressLine(n, recorders[n])).join(' | ')}`,
-        );
-        nextReport = now + 5 * 3_600_000;
-      }
-      const over = now - startAt >= settings.maxClockMs;
-      if (
-        over ||
-        (pending.length === 0 &&
-          finished(Object.values(recorders), settings.targetStep, now, settings.stuckAfterMs))
-      ) {
-        endAt = now;
-        break;
-      }
-      await clock.sleep(settings.sampleEveryMs);
-    }
-    if (deps.verbose) {
-      const sweeps = (await stack.ctx.metrics.sweepDuration.get()).values;
-      const count = sweeps.find((v) => v.metricName?.endsWith('_count'))?.value ?? 0;
-      const sum = sweeps.find((v) => v.metricName?.endsWith('_sum'))?.value ?? 0;
-      log(`sweeps: ${count}, mean ${((sum / Math.max(1, count)) * 1000).toFixed(1)} ms real`);
-      for (const r of (await stack.ctx.store.journal.recent(1000)).reverse()) {
-        const at = ((Date.parse(r.entry.timestamp) - startAt) / 3_600_000).toFixed(2);
-        log(`journal ${at} h ${r.entry.type} ${r.entry.model}: ${r.entry.message}`);
-      }
-    }
-  } finally {
-    await approver.stop();
-    await legacy.stop();
-    await stack.stop();
-    for (const name of STRATEGIES) await worlds[name].close();
-    await deleteKeys(deps.redisUrl, config.keyPrefix);
-    rmSync(stateDir, { recursive: true, force: true });
-  }
+    // Slow while the worlds are seeded, so every strategy's trainers start at the same clock time.
+    const clock = adjustableClock(1);
+    const worlds = await startWorlds(settings, fleet, clock, keys.public, logger);
+    for (const name of STRATEGIES) teardown.push(() => worlds[name].close());
+    clock.setSpeed(settings.speed);
+    const startAt = clock.now();
+    const runs = settings.seeds.map((s) => s.run);
+    const recorders = Object.fromEntries(
+      STRATEGIES.map((name) => [name, createRecorder(worlds[name], runs, clock, fleet.paths.log)]),
+    ) as Record<StrategyName, WorldRecorder>;
+    const backups = STRATEGIES.map((name) => hubBackups(worlds[name], fleet, clock));
+    // The first look at the start line, before anything (the service's start-up included) takes time.
+    for (const name of STRATEGIES) recorders[name].sample();
 
-  const targets: RunTarget[] = runs.map((run) => ({
-    run,
-    startStep: settings.startStep,
-    targetStep: settings.targetStep,
-  }));
-  const accounts = Object.fromEntries(
-    STRATEGIES.map((name) => [name, accountStrategy(recorders[name].samples, targets, { startAt, endAt })]),
-  ) as Record<StrategyName, StrategyAccount>;
-  return {
-    settings,
-    startAt,
-    endAt,
-    realSeconds: (performance.now() - realStart) / 1000,
-    accounts,
-    ideal: idealAccount(recorders.none.samples, targets, settings.faults, startAt, endAt),
-    // The legacy setup's desktop notifications never reached a phone; nobody pages when nobody watches.
-    pages: { conductor: stack.pages, legacy: 0, none: 0 },
-    injected,
-    approvals: approver.approvals,
-    acks: approver.acks,
-    legacyRestarts: legacy.restarts,
-    hubUploads: backups.reduce((s, b) => s + b.uploads, 0),
-    samples: {
-      conductor: recorders.conductor.samples,
-      legacy: recorders.legacy.samples,
-      none: recorders.none.samples,
-    },
-  };
+    const stack = await startConductorStack({
+      config,
+      world: worlds.conductor,
+      clock,
+      redisUrl: deps.redisUrl,
+      privateKey: keys.private,
+      logger,
+    });
+    teardown.push(() => stack.stop());
+    const legacy = startLegacySupervisor({
+      world: worlds.legacy,
+      fleet,
+      gpus: new Map(settings.seeds.map((s) => [s.run, { name: s.gpu_name, count: s.num_gpus }])),
+      clock,
+    });
+    teardown.push(() => legacy.stop());
+    const approver = startApprover({
+      redis: stack.ctx.redis,
+      prefix: config.keyPrefix,
+      store: stack.ctx.store,
+      queues: stack.ctx.queues,
+      clock,
+      logger,
+      delayMs: settings.approvalDelayMs,
+      user: APPROVER_USER_ID,
+    });
+    teardown.push(() => approver.stop());
+
+    const injected: InjectedFault[] = [];
+    const endAt = await drive(settings, { worlds, recorders }, { clock, startAt, backups, injected, log });
+    const sweeps = await sweepStats(stack);
+    const journal = await journalOf(stack, startAt);
+
+    const targets: RunTarget[] = runs.map((run) => ({
+      run,
+      startStep: settings.startStep,
+      targetStep: settings.targetStep,
+    }));
+    const accounts = Object.fromEntries(
+      STRATEGIES.map((name) => [name, accountStrategy(recorders[name].samples, targets, { startAt, endAt })]),
+    ) as Record<StrategyName, StrategyAccount>;
+    return {
+      settings,
+      startAt,
+      endAt,
+      realSeconds: (performance.now() - realStart) / 1000,
+      accounts,
+      ideal: idealAccount(recorders.none.samples, targets, settings.faults, startAt, endAt),
+      // The legacy setup's desktop notifications never reached a phone; nobody pages when nobody watches.
+      pages: { conductor: stack.pages, legacy: 0, none: 0 },
+      injected,
+      approvals: approver.approvals,
+      acks: approver.acks,
+      legacyRestarts: legacy.restarts,
+      hubUploads: backups.reduce((s, b) => s + b.uploads, 0),
+      sweeps,
+      journal,
+      samples: {
+        conductor: recorders.conductor.samples,
+        legacy: recorders.legacy.samples,
+        none: recorders.none.samples,
+      },
+    };
+  } finally {
+    // Newest first: the human and the loops, the service, the worlds, then Redis keys and files.
+    for (const step of teardown.reverse()) await step().catch(() => {});
+  }
 }

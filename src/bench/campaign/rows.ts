@@ -105,6 +105,12 @@ export function campaignRows(result: CampaignResult, scenario = 'campaign'): Ben
       value: hours ?? run.progress,
       ...(hours !== null && idealHours !== null && { baseline: idealHours, ratio: idealHours / hours }),
     });
+    rows.push({
+      scenario,
+      metric: `${LABEL.conductor}: ${run.run} goodput`,
+      unit: '%',
+      value: run.paidGpuMs > 0 ? (run.productiveGpuMs / run.paidGpuMs) * 100 : 0,
+    });
   }
   const ideal = result.ideal.goodput;
   const tc = result.accounts.conductor.goodput;

@@ -26,6 +26,16 @@ export const campaignScenario: BenchScenario = {
         `done in ${result.realSeconds.toFixed(0)} s real; ${result.approvals.length} approvals, ` +
           `${result.acks} pages acknowledged, ${result.legacyRestarts} legacy relaunches`,
       );
+      log(
+        `Train Conductor swept ${result.sweeps.count} times (every ${((result.endAt - result.startAt) / 1000 / Math.max(1, result.sweeps.count)).toFixed(0)} clock s, ${result.sweeps.meanRealMs.toFixed(0)} ms real each)`,
+      );
+      // Why a run did not finish under Train Conductor: its last journal lines.
+      for (const run of result.accounts.conductor.runs.filter((r) => !r.completed)) {
+        log(`${run.run} did not finish under Train Conductor; its last journal lines:`);
+        for (const e of result.journal.filter((j) => j.run === run.run).slice(-6)) {
+          log(`  ${e.hours.toFixed(2)} h ${e.type}: ${e.message.slice(0, 160)}`);
+        }
+      }
       return campaignRows(result);
     } finally {
       await redis.stop();

@@ -56,6 +56,8 @@ const result: CampaignResult = {
   acks: 0,
   legacyRestarts: 0,
   hubUploads: 0,
+  sweeps: { count: 0, meanRealMs: 0 },
+  journal: [],
   samples: { conductor: [], legacy: [], none: [] },
 };
 
