@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { systemClock } from '../clock.js';
@@ -169,8 +171,16 @@ export async function main(
   }
 }
 
-const invokedDirectly = process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/.*\//, '/'));
-if (invokedDirectly) {
+function invokedDirectly(): boolean {
+  // Through npm's bin symlink argv[1] is `.../.bin/conductor`: compare real paths.
+  if (!process.argv[1]) return false;
+  try {
+    return realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+if (invokedDirectly()) {
   main(process.argv.slice(2)).then(
     (code) => {
       // Roles resolve only after their ordered shutdown: nothing is left to finish.
