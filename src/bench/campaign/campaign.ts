@@ -24,7 +24,13 @@ import { type ApprovalRecord, startApprover } from './approver.js';
 import { type ConductorStack, startConductorStack } from './conductor-stack.js';
 import { type HubBackups, hubBackups } from './hub-backup.js';
 import { startLegacySupervisor } from './legacy.js';
-import { createRecorder, type InjectOutcome, injectFault, type WorldRecorder } from './recorder.js';
+import {
+  createRecorder,
+  currentInstance,
+  type InjectOutcome,
+  injectFault,
+  type WorldRecorder,
+} from './recorder.js';
 import type { CampaignFault } from './schedule.js';
 import type { MarketOffer } from './settings.js';
 
@@ -86,8 +92,19 @@ export interface CampaignResult {
   sweeps: { count: number; meanRealMs: number };
   /** Train Conductor's journal, oldest first, timed in clock hours from the start. */
   journal: { hours: number; type: string; run: string; message: string }[];
+  /** What Train Conductor believed of each run at the end (its store), next to the world's truth. */
+  views: RunView[];
   /** Each strategy's timeline, as recorded. */
   samples: Record<StrategyName, readonly InstanceSample[]>;
+}
+
+export interface RunView {
+  run: string;
+  /** The instance the service has on record, and the run's current instance in the world. */
+  recordedInstance: number | null;
+  actualInstance: number | null;
+  status: string | null;
+  reason: string | null;
 }
 
 export interface CampaignDeps {
@@ -269,6 +286,21 @@ async function journalOf(stack: ConductorStack, startAt: number): Promise<Campai
   }));
 }
 
+async function viewsOf(stack: ConductorStack, world: SimWorld, runs: readonly string[]): Promise<RunView[]> {
+  return Promise.all(
+    runs.map(async (run) => {
+      const health = await stack.ctx.store.getHealth(run);
+      return {
+        run,
+        recordedInstance: (await stack.ctx.store.getRunState(run))?.instanceId ?? null,
+        actualInstance: currentInstance(world, run) ?? null,
+        status: health?.status ?? null,
+        reason: health?.reason ?? null,
+      };
+    }),
+  );
+}
+
 export async function runCampaign(settings: CampaignSettings, deps: CampaignDeps): Promise<CampaignResult> {
   const { log, logger } = deps;
   const realStart = performance.now();
@@ -327,6 +359,7 @@ export async function runCampaign(settings: CampaignSettings, deps: CampaignDeps
     const endAt = await drive(settings, { worlds, recorders }, { clock, startAt, backups, injected, log });
     const sweeps = await sweepStats(stack);
     const journal = await journalOf(stack, startAt);
+    const views = await viewsOf(stack, worlds.conductor, runs);
 
     const targets: RunTarget[] = runs.map((run) => ({
       run,
@@ -352,6 +385,7 @@ export async function runCampaign(settings: CampaignSettings, deps: CampaignDeps
       hubUploads: backups.reduce((s, b) => s + b.uploads, 0),
       sweeps,
       journal,
+      views,
       samples: {
         conductor: recorders.conductor.samples,
         legacy: recorders.legacy.samples,

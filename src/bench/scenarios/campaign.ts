@@ -31,7 +31,11 @@ export const campaignScenario: BenchScenario = {
       );
       // Why a run did not finish under Train Conductor: its last journal lines.
       for (const run of result.accounts.conductor.runs.filter((r) => !r.completed)) {
-        log(`${run.run} did not finish under Train Conductor; its last journal lines:`);
+        const view = result.views.find((v) => v.run === run.run);
+        log(
+          `${run.run} did not finish under Train Conductor: it has instance ${view?.recordedInstance} on record ` +
+            `(the run is on ${view?.actualInstance}) and sees "${view?.status}: ${view?.reason}"; its last journal lines:`,
+        );
         for (const e of result.journal.filter((j) => j.run === run.run).slice(-6)) {
           log(`  ${e.hours.toFixed(2)} h ${e.type}: ${e.message.slice(0, 160)}`);
         }

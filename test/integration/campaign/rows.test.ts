@@ -58,6 +58,7 @@ const result: CampaignResult = {
   hubUploads: 0,
   sweeps: { count: 0, meanRealMs: 0 },
   journal: [],
+  views: [],
   samples: { conductor: [], legacy: [], none: [] },
 };
 
