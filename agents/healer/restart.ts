@@ -94,7 +94,10 @@ export async function restartRun(
       return verifyRestart(deps, job, spec, target, marker, [], progress, signal);
     }
     await clock.sleep(ADVANCE_SAMPLE_MS, signal);
-    if (isAdvancing(before, await hosts.probe(target, spec))) {
+    const after = await hosts.probe(target, spec);
+    // A trainer whose loss went NaN keeps stepping: advancing proves nothing then, restart it.
+    const nan = before.heartbeat?.lossIsNaN === true || after.heartbeat?.lossIsNaN === true;
+    if (!nan && isAdvancing(before, after)) {
       const message = 'the trainer is already running and advancing: not restarting it';
       await store.journal.append({
         type: 'DECISION',

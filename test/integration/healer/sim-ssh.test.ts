@@ -76,6 +76,30 @@ describe('healer over SSH against a simulated host', () => {
     expect(await types()).toEqual(['AUTO_RESTART', 'FIX']);
   });
 
+  it('restarts a trainer whose loss went NaN even though its step keeps advancing', async () => {
+    s = simSsh(redis);
+    const { host, target } = await trainingHost(503, 10_000);
+    await s.pool.exec(target, REMOTE_COMMANDS.launch(fleet.paths, argv));
+    s.clock.advance(20 * 60_000);
+    host.inject({ kind: 'nan' });
+    s.clock.advance(60_000);
+    const pidBefore = host.trainerStatus()?.pid;
+    const result = await healerProcessor({
+      fleet,
+      store: s.store,
+      redis,
+      prefix: s.prefix,
+      hosts: s.hostCommands(),
+      clock: s.clock,
+      logger: silentLogger,
+      events: recordingEvents(),
+    })({ action: 'restart', run: RUN, reason: 'nan', requestedBy: 'conductor' });
+    expect(result).toMatchObject({ action: 'restart' });
+    expect(result).not.toMatchObject({ outcome: 'already_running' });
+    expect(host.trainerStatus()?.pid).not.toBe(pidBefore);
+    expect(await types()).not.toContain('DECISION');
+  });
+
   it('escalates when the relaunched trainer stalls', async () => {
     s = simSsh(redis);
     const { host } = await trainingHost(502, 5_000);
