@@ -240,9 +240,18 @@ async function sweepRun(
   const previous = await store.getHealth(spec.name);
   const health = classify(previous, observation, now, fleet.thresholds);
   // Ops owns the instance assignment: if a migration switched the run while we probed, our view
-  // is of the old instance and must not overwrite the new one.
+  // is of the old instance and must not overwrite the new one (compare-and-set on the instance).
   const latest = await store.getRunState(spec.name);
-  if (latest && latest.instanceId !== originalInstanceId) {
+  const written = await store.putObservationIfInstance(
+    {
+      ...state,
+      paused: latest?.paused ?? state.paused,
+      stoppedByUs: latest?.stoppedByUs ?? state.stoppedByUs,
+    },
+    health,
+    originalInstanceId,
+  );
+  if (!written) {
     return {
       run: spec.name,
       status: health.status,
@@ -250,12 +259,6 @@ async function sweepRun(
       error: 'instance changed during the sweep',
     };
   }
-  await store.putHealth(health);
-  await store.putRunState({
-    ...state,
-    paused: latest?.paused ?? state.paused,
-    stoppedByUs: latest?.stoppedByUs ?? state.stoppedByUs,
-  });
   if (health.step !== null) deps.metrics?.runStep.set({ run: spec.name }, health.step);
   if (probe.ok === false) deps.metrics?.probeFailures.inc({ kind: probe.kind });
 

@@ -26,6 +26,21 @@ export interface StoreDeps {
   journal?: JournalOptions;
 }
 
+const PUT_IF_INSTANCE = `
+local current = redis.call('get', KEYS[1])
+if current then
+  local id = cjson.decode(current)['instanceId']
+  local expected = ARGV[1]
+  if (id == cjson.null and expected ~= '') or (id ~= cjson.null and tostring(id) ~= expected) then
+    return 0
+  end
+end
+redis.call('set', KEYS[1], ARGV[2])
+redis.call('set', KEYS[2], ARGV[3])
+redis.call('sadd', KEYS[3], ARGV[4])
+return 1
+`;
+
 export class Store {
   readonly keys: StateKeys;
   readonly incidents: IncidentStore;
@@ -58,6 +73,34 @@ export class Store {
       .set(this.keys.run(valid.run), JSON.stringify(valid))
       .sadd(this.keys.runIndex, valid.run)
       .exec();
+  }
+
+  /**
+   * Writes the run state and its health only if the run is still on `expectedInstanceId`
+   * (compare-and-set): the monitor's view of an old instance must never undo a migration that
+   * switched the run while it was probing. Returns false when the instance changed.
+   */
+  async putObservationIfInstance(
+    state: RunState,
+    health: RunHealth,
+    expectedInstanceId: number | null,
+  ): Promise<boolean> {
+    const valid = parseValue(RunStateSchema, state, `run state of ${state.run}`);
+    const key = this.keys.run(valid.run);
+    const result = await this.redis.eval(
+      PUT_IF_INSTANCE,
+      3,
+      key,
+      this.keys.health(valid.run),
+      this.keys.runIndex,
+      expectedInstanceId === null ? '' : String(expectedInstanceId),
+      JSON.stringify(valid),
+      JSON.stringify(
+        parseValue(RunHealthSchema, JSON.parse(JSON.stringify(health)), `health of ${health.run}`),
+      ),
+      valid.run,
+    );
+    return result === 1;
   }
 
   async deleteRunState(run: string): Promise<void> {
