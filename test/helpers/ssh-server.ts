@@ -1,9 +1,10 @@
-import { timingSafeEqual } from 'node:crypto';
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
-import type { AuthContext, Connection, ServerChannel, Session } from 'ssh2';
+import type { Connection, Session } from 'ssh2';
 import ssh2 from 'ssh2';
+import { generateSshKeyPair } from '../../src/infra/ssh/keys.js';
+import { authenticate, parsePublicKey, readUntilEof } from '../../src/sim/hosts/ssh-server.js';
 
-const { Server, utils } = ssh2;
+const { Server } = ssh2;
 
 export interface CommandOutput {
   stdout?: string;
@@ -60,46 +61,8 @@ export interface TestKeyPair {
  * cannot be parsed back (mscdex/ssh2#1390, #1513); draw again until both halves parse.
  */
 export function generateTestKeyPair(): TestKeyPair {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const pair = utils.generateKeyPairSync('ed25519');
-    if (!(utils.parseKey(pair.private) instanceof Error) && !(utils.parseKey(pair.public) instanceof Error)) {
-      return { privateKey: pair.private, publicKey: pair.public };
-    }
-  }
-  throw new Error('could not generate a parseable ed25519 key pair');
-}
-
-function sameBytes(a: Buffer, b: Buffer): boolean {
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
-function parsePublicKey(line: string) {
-  const parsed = utils.parseKey(line);
-  const key = Array.isArray(parsed) ? parsed[0] : parsed;
-  if (key === undefined || key instanceof Error) throw new Error(`bad public key: ${line}`);
-  return key;
-}
-
-function authenticate(ctx: AuthContext, allowed: ReturnType<typeof parsePublicKey>): void {
-  if (ctx.method !== 'publickey') {
-    ctx.reject(['publickey']);
-    return;
-  }
-  const matches = ctx.key.algo === allowed.type && sameBytes(ctx.key.data, allowed.getPublicSSH());
-  // Without a signature the client is only asking whether the key would do.
-  const signed =
-    ctx.signature === undefined ||
-    (ctx.blob !== undefined && allowed.verify(ctx.blob, ctx.signature, ctx.hashAlgo) === true);
-  if (matches && signed) ctx.accept();
-  else ctx.reject(['publickey']);
-}
-
-function readUntilEof(channel: ServerChannel): Promise<string> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    channel.on('data', (chunk: Buffer) => chunks.push(chunk));
-    channel.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-  });
+  const pair = generateSshKeyPair();
+  return { privateKey: pair.private, publicKey: pair.public };
 }
 
 function serveSession(session: Session, handler: CommandHandler, log: ReceivedCommand[]): void {

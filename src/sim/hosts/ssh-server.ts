@@ -60,7 +60,8 @@ function sameBytes(a: Buffer, b: Buffer): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-function authenticate(ctx: AuthContext, allowed: ParsedKey): void {
+/** Public-key authentication against one allowed key (also used by the tests' SSH server). */
+export function authenticate(ctx: AuthContext, allowed: ParsedKey): void {
   if (ctx.method !== 'publickey') {
     ctx.reject(['publickey']);
     return;
@@ -74,7 +75,7 @@ function authenticate(ctx: AuthContext, allowed: ParsedKey): void {
   else ctx.reject(['publickey']);
 }
 
-function readUntilEof(channel: ServerChannel): Promise<string> {
+export function readUntilEof(channel: ServerChannel): Promise<string> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     channel.on('data', (chunk: Buffer) => chunks.push(chunk));
