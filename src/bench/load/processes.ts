@@ -39,9 +39,11 @@ export function spawnTsx(
   entry: string,
   args: readonly string[],
   env: NodeJS.ProcessEnv,
+  nodeFlags: readonly string[] = [],
 ): ChildHandle {
   const root = packageRoot();
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', path.join(root, entry), ...args], {
+  const argv = [...nodeFlags, '--import', 'tsx', path.join(root, entry), ...args];
+  const child: ChildProcess = spawn(process.execPath, argv, {
     cwd: root,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -454,8 +454,12 @@ function nextTokSHistory(snapshot: Snapshot): number[] {
   return [...kept, snapshot.tokS].slice(-TOKS_HISTORY_MAX);
 }
 
+/** One pass and one new array: this runs for every run on every sweep. */
 function nextStepHistory(previous: RunHealth | null, step: number | null, at: number): [number, number][] {
-  const kept = (previous?.stepHistory ?? []).filter(([ms]) => ms > at - STEP_HISTORY_MAX_AGE_MS && ms < at);
-  const next: [number, number][] = step === null ? kept : [...kept, [at, step]];
-  return next.slice(-STEP_HISTORY_MAX);
+  const history = previous?.stepHistory ?? [];
+  const oldest = at - STEP_HISTORY_MAX_AGE_MS;
+  const kept: [number, number][] = [];
+  for (const sample of history) if (sample[0] > oldest && sample[0] < at) kept.push(sample);
+  if (step !== null) kept.push([at, step]);
+  return kept.length > STEP_HISTORY_MAX ? kept.slice(-STEP_HISTORY_MAX) : kept;
 }

@@ -97,10 +97,13 @@ type JsonParse = { ok: true; value: unknown } | { ok: false; error: string };
  * so a string value such as "NaN" or one that mimics a sentinel is never altered.
  */
 function parseJsonAllowingNonFinite(text: string): JsonParse {
-  const sentinel = uniqueSentinel(text);
-  const rewritten = rewriteNonFiniteTokens(text, sentinel);
+  // The usual heartbeat holds no such token: parse it as it is, without a rewritten copy.
+  const plain = !NON_FINITE_TOKENS.some((t) => text.includes(t));
+  const sentinel = plain ? '' : uniqueSentinel(text);
   try {
-    const value: unknown = JSON.parse(rewritten, (_key, v: unknown) => reviveSentinel(v, sentinel));
+    const value: unknown = plain
+      ? JSON.parse(text)
+      : JSON.parse(rewriteNonFiniteTokens(text, sentinel), (_key, v: unknown) => reviveSentinel(v, sentinel));
     return { ok: true, value };
   } catch (error) {
     const detail = error instanceof Error ? error.message : String(error);
