@@ -7,7 +7,7 @@ import {
   webApi,
 } from '@slack/bolt';
 import { registerHandlers } from '../../handlers/index.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, errorMessage, SlackApiError } from '../errors.js';
 import { boltCustomRoutes, operatorRoutes } from '../http/routes.js';
 import { startHttpServer } from '../http/server.js';
 import { freePort } from '../infra/redis/bootstrap.js';
@@ -25,6 +25,8 @@ export interface SlackSettings {
   approvers: readonly string[];
   /** 0 = a free port. */
   port: number;
+  /** Socket Mode: how long start-up may take to get Slack's `hello` before it fails (default 30 s). */
+  socketConnectTimeoutMs?: number;
 }
 
 export interface RunningSlackApp {
@@ -110,10 +112,26 @@ export async function startSlackApp(ctx: AppContext, settings: SlackSettings): P
   const logger = boltLogger(ctx.logger);
   let app: App;
   let sidecar: { close(): Promise<void> } | undefined;
+  let socket: SocketModeReceiver | undefined;
   if (settings.appToken) {
     // Socket Mode needs no public endpoint; /healthz and /metrics get their own small server.
-    const receiver = new SocketModeReceiver({ appToken: settings.appToken, logger, logLevel: LogLevel.WARN });
-    app = new App({ token: settings.botToken, receiver, clientOptions, logger, logLevel: LogLevel.WARN });
+    socket = new SocketModeReceiver({
+      appToken: settings.appToken,
+      logger,
+      logLevel: LogLevel.WARN,
+      // apps.connections.open must go where the Web API goes (SLACK_API_URL), not to slack.com.
+      // Its retries stay the Socket Mode client's own: a reconnect has to outlast a Slack blip.
+      installerOptions: {
+        clientOptions: { ...(settings.apiUrl && { slackApiUrl: settings.apiUrl }), timeout: 10_000 },
+      },
+    });
+    app = new App({
+      token: settings.botToken,
+      receiver: socket,
+      clientOptions,
+      logger,
+      logLevel: LogLevel.WARN,
+    });
     sidecar = await startHttpServer(routes, port);
   } else {
     if (!settings.signingSecret)
@@ -143,17 +161,96 @@ export async function startSlackApp(ctx: AppContext, settings: SlackSettings): P
   app.error(async (err) => {
     ctx.logger.error({ err: err.message }, 'unhandled slack listener error');
   });
-  await (settings.appToken ? app.start() : app.start(port));
+  if (socket) {
+    try {
+      await startSocketMode(app, socket, settings.socketConnectTimeoutMs ?? 30_000, settings.apiUrl);
+    } catch (err) {
+      await sidecar?.close();
+      throw err;
+    }
+  } else {
+    await app.start(port);
+  }
   let stopping: Promise<void> | undefined;
   return {
     app,
     client: app.client,
     port,
     stop() {
-      stopping ??= app.stop().then(async () => {
+      stopping ??= (async () => {
+        // Close the WebSocket with its close handshake before Bolt's stop, which does not wait for it.
+        if (socket) await withDeadline(socket.client.disconnect(), SOCKET_CLOSE_TIMEOUT_MS).catch(() => {});
+        await app.stop();
         await sidecar?.close();
-      });
+      })();
       return stopping;
     },
   };
+}
+
+const SOCKET_CLOSE_TIMEOUT_MS = 5_000;
+
+/** Resolves or rejects with `promise`, or rejects once `ms` have passed. */
+async function withDeadline<T>(
+  promise: Promise<T>,
+  ms: number,
+  message = `no answer within ${ms} ms`,
+): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new SlackApiError(message, 'socket_mode_timeout')), ms);
+  });
+  try {
+    return await Promise.race([promise, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Errors apps.connections.open answers for a token Slack will not take: nothing a retry fixes. */
+const REFUSED_TOKEN_ERRORS = new Set([
+  'not_authed',
+  'invalid_auth',
+  'not_allowed_token_type',
+  'account_inactive',
+  'token_revoked',
+  'token_expired',
+]);
+
+/**
+ * Opens the Socket Mode connection: resolves on Slack's `hello`, fails with one clear error when
+ * Slack refuses the app-level token, and never waits longer than `timeoutMs` (the client itself
+ * would retry some failures for hours).
+ */
+async function startSocketMode(
+  app: App,
+  receiver: SocketModeReceiver,
+  timeoutMs: number,
+  apiUrl: string | undefined,
+): Promise<void> {
+  const started = app.start();
+  // Past the deadline the attempt is abandoned; its eventual failure is already reported.
+  started.catch(() => {});
+  try {
+    await withDeadline(started, timeoutMs, `Socket Mode: no connection to Slack within ${timeoutMs} ms`);
+  } catch (err) {
+    await withDeadline(receiver.client.disconnect(), SOCKET_CLOSE_TIMEOUT_MS).catch(() => {});
+    const code = platformErrorCode(err);
+    const where = `apps.connections.open at ${apiUrl ?? 'https://slack.com/api/'}`;
+    if (code !== undefined && REFUSED_TOKEN_ERRORS.has(code)) {
+      throw new ConfigError(`environment: SLACK_APP_TOKEN: refused by Slack (${where} answered ${code})`, {
+        cause: err,
+      });
+    }
+    if (err instanceof SlackApiError) throw err;
+    const message = `Socket Mode: could not connect (${where}): ${errorMessage(err)}`;
+    throw new SlackApiError(message, code ?? 'socket_mode', undefined, { cause: err });
+  }
+}
+
+/** The `error` of a Web API `{ok:false}` answer, from @slack/web-api's platform error. */
+function platformErrorCode(err: unknown): string | undefined {
+  if (!(err instanceof webApi.WebAPIPlatformError)) return undefined;
+  const code: unknown = err.data.error;
+  return typeof code === 'string' ? code : undefined;
 }

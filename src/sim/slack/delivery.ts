@@ -8,11 +8,18 @@ import { signedHeaders } from './signing.js';
  * Requests to the app at `{appUrl}/slack/events`, made the way Slack makes them: signed, with
  * Slack's content types, a 3 s deadline for the answer, and (Events API only, as in Slack)
  * retries carrying `x-slack-retry-num` / `x-slack-retry-reason` when the app fails to answer 2xx.
- * Every attempt is recorded with its ack latency.
+ * When the app runs in Socket Mode the same deliveries go over its WebSocket instead (see
+ * socket-mode.ts), with the same deadline, retries and records. Every attempt is recorded with
+ * its ack latency.
  */
 
 export type DeliveryKind = 'slash_command' | 'block_actions' | 'event_callback';
+/**
+ * Slack names a missed deadline `http_timeout` on both transports (it is the retry_reason a
+ * Socket Mode envelope carries too); `connection_failed` over Socket Mode means no app connection.
+ */
 export type DeliveryOutcome = 'acked' | 'http_error' | 'http_timeout' | 'connection_failed' | 'no_app_url';
+export type DeliveryTransport = 'http' | 'socket_mode';
 
 export interface DeliveryRecord {
   /** One id per delivery; its retries share it. */
@@ -23,9 +30,10 @@ export interface DeliveryRecord {
   /** 0 for the first try; 1..3 for retries, as sent in x-slack-retry-num. */
   attempt: number;
   retryReason?: string;
-  /** HTTP status of the app's answer; 0 when there was none. */
+  /** HTTP status of the app's answer (an ack over Socket Mode counts as 200); 0 when there was none. */
   status: number;
   outcome: DeliveryOutcome;
+  transport: DeliveryTransport;
   /** Real milliseconds from sending to the app's answer (or to giving up). */
   latencyMs: number;
   /** Wall-clock epoch ms when the attempt started. */
@@ -50,9 +58,30 @@ export const SLACK_RETRY_DELAYS_MS: readonly number[] = [0, 60_000, 300_000];
 export const SLACK_ACK_TIMEOUT_MS = 3000;
 const USER_AGENT = 'Slackbot 1.0 (+https://api.slack.com/robots)';
 
+/** What the app answered to one attempt, whichever way it was sent. */
+export interface TransportAnswer {
+  status: number;
+  outcome: DeliveryOutcome;
+  body: string;
+  contentType: string | undefined;
+  /** The app asked Slack not to retry (HTTP `x-slack-no-retry: 1`). */
+  noRetry: boolean;
+}
+
+/** Sends one attempt over the app's Socket Mode connection; never rejects. */
+export interface SocketTransport {
+  send(
+    req: DeliveryRequest,
+    attempt: { number: number; reason?: string },
+    timeoutMs: number,
+  ): Promise<TransportAnswer>;
+}
+
 export interface DelivererOptions {
   signingSecret: string;
   appUrl?: string;
+  /** Set when the app runs in Socket Mode: every delivery goes over its WebSocket instead of HTTP. */
+  socket?: SocketTransport;
   ackTimeoutMs: number;
   retries: RetryOptions;
   logger: Logger;
@@ -84,7 +113,14 @@ export function createDeliverer(options: DelivererOptions) {
     options.onRecord(r);
     const level = r.outcome === 'acked' ? 'debug' : 'warn';
     logger[level](
-      { kind: r.kind, label: r.label, attempt: r.attempt, status: r.status, latencyMs: r.latencyMs },
+      {
+        kind: r.kind,
+        label: r.label,
+        attempt: r.attempt,
+        transport: r.transport,
+        status: r.status,
+        latencyMs: r.latencyMs,
+      },
       `local slack delivery ${r.outcome}`,
     );
   }
@@ -97,19 +133,32 @@ export function createDeliverer(options: DelivererOptions) {
   ): Promise<DeliveryAnswer & { noRetry: boolean }> {
     const at = Date.now();
     const started = performance.now();
-    const base = { id, kind: req.kind, label: req.label, attempt: attemptNo, at };
+    const transport = options.socket ? 'socket_mode' : 'http';
+    const base = { id, kind: req.kind, label: req.label, attempt: attemptNo, transport, at } as const;
     const withReason = reason === undefined ? base : { ...base, retryReason: reason };
-    if (!appUrl || closed) {
-      record({ ...withReason, status: 0, outcome: 'no_app_url', latencyMs: 0 });
-      return {
-        status: 0,
-        outcome: 'no_app_url',
-        body: '',
-        contentType: undefined,
-        latencyMs: 0,
-        noRetry: false,
-      };
+    let sent: TransportAnswer;
+    if (closed || (!options.socket && !appUrl)) {
+      sent = { status: 0, outcome: 'no_app_url', body: '', contentType: undefined, noRetry: false };
+    } else if (options.socket) {
+      sent = await options.socket.send(
+        req,
+        reason === undefined ? { number: attemptNo } : { number: attemptNo, reason },
+        options.ackTimeoutMs,
+      );
+    } else {
+      sent = await attemptHttp(req, `${appUrl}/slack/events`, attemptNo, reason);
     }
+    const latencyMs = sent.outcome === 'no_app_url' ? 0 : elapsed(started);
+    record({ ...withReason, status: sent.status, outcome: sent.outcome, latencyMs });
+    return { ...sent, latencyMs };
+  }
+
+  async function attemptHttp(
+    req: DeliveryRequest,
+    url: string,
+    attemptNo: number,
+    reason: string | undefined,
+  ): Promise<TransportAnswer> {
     const headers: Record<string, string> = {
       'content-type': req.contentType,
       'user-agent': USER_AGENT,
@@ -117,33 +166,22 @@ export function createDeliverer(options: DelivererOptions) {
       ...signedHeaders(signingSecret, req.body, Math.floor(Date.now() / 1000)),
       ...(attemptNo > 0 && { 'x-slack-retry-num': String(attemptNo), 'x-slack-retry-reason': reason ?? '' }),
     };
-    let answer: DeliveryAnswer & { noRetry: boolean };
     try {
-      const res = await post(`${appUrl}/slack/events`, headers, req.body, options.ackTimeoutMs, inflight);
+      const res = await post(url, headers, req.body, options.ackTimeoutMs, inflight);
       const ok = res.status >= 200 && res.status < 300;
-      answer = {
+      return {
         status: res.status,
         outcome: ok ? 'acked' : 'http_error',
         body: res.body,
         contentType: res.contentType,
-        latencyMs: elapsed(started),
         noRetry: res.noRetry,
       };
     } catch (err) {
       const outcome: DeliveryOutcome = err instanceof DeadlineError ? 'http_timeout' : 'connection_failed';
       if (outcome === 'connection_failed')
         logger.debug({ err: errorMessage(err) }, 'local slack: app unreachable');
-      answer = {
-        status: 0,
-        outcome,
-        body: '',
-        contentType: undefined,
-        latencyMs: elapsed(started),
-        noRetry: false,
-      };
+      return { status: 0, outcome, body: '', contentType: undefined, noRetry: false };
     }
-    record({ ...withReason, status: answer.status, outcome: answer.outcome, latencyMs: answer.latencyMs });
-    return answer;
   }
 
   function wait(ms: number): Promise<boolean> {

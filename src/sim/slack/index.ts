@@ -4,6 +4,7 @@ export type {
   DeliveryKind,
   DeliveryOutcome,
   DeliveryRecord,
+  DeliveryTransport,
   RetryOptions,
 } from './delivery.js';
 export type { ClickButtonInput, InteractionResult, SendCommandInput } from './interactions.js';
@@ -24,4 +25,9 @@ export {
   VIEWER_USER_ID,
 } from './server.js';
 export { slackSignature } from './signing.js';
+export {
+  type DisconnectReason,
+  MAX_SOCKET_CONNECTIONS,
+  type SocketConnectionInfo,
+} from './socket-mode.js';
 export type { Block, SimMessage, SlackChannelSpec, SlackUsergroupSpec, SlackUserSpec } from './types.js';

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { type Clock, systemClock } from '../../clock.js';
 import { ConductorError, errorMessage, ValidationError } from '../../errors.js';
 import { type Logger, silentLogger } from '../../logger.js';
@@ -23,6 +24,12 @@ import { createMessaging, DEFAULT_EVENT_SUBSCRIPTIONS } from './messaging.js';
 import { createPageRoutes } from './page-routes.js';
 import { createRateLimiter, type RateLimitOptions } from './rate-limiter.js';
 import { createResponseUrls } from './response-urls.js';
+import {
+  createSocketMode,
+  type DisconnectReason,
+  type SocketConnectionInfo,
+  type SocketMode,
+} from './socket-mode.js';
 import type { SimMessage, SlackChannelSpec, SlackUsergroupSpec, SlackUserSpec } from './types.js';
 import { createWebApi } from './web-api.js';
 import { createWorkspace } from './workspace.js';
@@ -32,6 +39,8 @@ import { createWorkspace } from './workspace.js';
  * the app (slash commands, button clicks, events, with retries), response_url hosting and a web
  * page where a person can use the channel. The real Bolt app runs against it unchanged: point
  * SLACK_API_URL (WebClient `slackApiUrl`) at `url` and the local Slack at the app's base URL.
+ * Given an app-level token it runs the app in Socket Mode instead: the app opens its WebSocket
+ * through `apps.connections.open` and every delivery goes over that socket.
  */
 
 export const APPROVER_USER_ID = 'UAPPROVER';
@@ -52,6 +61,13 @@ export const DEFAULT_USERGROUPS: readonly SlackUsergroupSpec[] = [
 export interface LocalSlackOptions {
   signingSecret: string;
   botToken: string;
+  /**
+   * An app-level token (`xapp-…`): the app runs in Socket Mode. `apps.connections.open` accepts
+   * this token only, and deliveries go over the app's WebSocket, never to `appUrl`.
+   */
+  appToken?: string;
+  /** Socket Mode: how often the server pings each connection (default 10 s). */
+  socketPingIntervalMs?: number;
   /** The app's base URL (where /slack/events lives); settable later with setAppUrl. */
   appUrl?: string;
   channels?: readonly SlackChannelSpec[];
@@ -105,7 +121,10 @@ export interface LocalSlack {
   appId: string;
   botUserId: string;
   botId: string;
+  /** True when the app runs in Socket Mode (an appToken was given). */
+  socketMode: boolean;
   close(): Promise<void>;
+  /** HTTP mode only: in Socket Mode deliveries go over the app's WebSocket. */
   setAppUrl(url: string | undefined): void;
   setRateLimit(options: RateLimitOptions | undefined): void;
   setRetries(options: boolean | Partial<RetryOptions>): void;
@@ -118,6 +137,12 @@ export interface LocalSlack {
   setUsergroupMembers(id: string, users: readonly string[]): void;
   deliveries(): readonly DeliveryRecord[];
   apiCalls(): readonly ApiCallRecord[];
+  /** Socket Mode: every connection the app opened, oldest first (empty in HTTP mode). */
+  socketConnections(): readonly SocketConnectionInfo[];
+  /** Socket Mode: connections the app holds open (one in its close handshake still counts). */
+  openSocketConnections(): number;
+  /** Socket Mode: sends Slack's `disconnect` message to every open connection; returns how many. */
+  sendSocketDisconnect(reason?: DisconnectReason): number;
   /** Resolves with the predicate's first value other than undefined, null or false. */
   waitFor<T>(predicate: () => T | undefined | null | false, timeoutMs?: number): Promise<T>;
 }
@@ -163,9 +188,19 @@ export async function startLocalSlack(options: LocalSlackOptions): Promise<Local
   });
   const records: DeliveryRecord[] = [];
   const calls: ApiCallRecord[] = [];
+  const socketMode: SocketMode | undefined = options.appToken
+    ? createSocketMode({
+        appToken: options.appToken,
+        appId: ws.app.appId,
+        origin,
+        logger,
+        ...(options.socketPingIntervalMs !== undefined && { pingIntervalMs: options.socketPingIntervalMs }),
+      })
+    : undefined;
   const deliverer = createDeliverer({
     signingSecret: options.signingSecret,
     ...(options.appUrl && { appUrl: options.appUrl }),
+    ...(socketMode && { socket: socketMode.transport }),
     ackTimeoutMs: options.ackTimeoutMs ?? SLACK_ACK_TIMEOUT_MS,
     retries: retryOptions(options.retries),
     logger,
@@ -214,12 +249,16 @@ export async function startLocalSlack(options: LocalSlackOptions): Promise<Local
     if (!parsed) return reply(200, { ok: false, error: 'invalid_form_data' });
     const isJson = (req.headers['content-type'] ?? '').startsWith('application/json');
     const args: Record<string, unknown> = { ...Object.fromEntries(url.searchParams), ...parsed };
-    if (!webApi.has(method)) return reply(200, { ok: false, error: 'unknown_method' });
     // Slack reads a token from the Authorization header, or from the form; never from a JSON body.
     const token = bearerToken(req) ?? (isJson ? undefined : args['token']);
     delete args['token'];
+    if (method === 'apps.connections.open') return reply(200, connectionsOpen(token));
+    if (!webApi.has(method)) return reply(200, { ok: false, error: 'unknown_method' });
     if (method !== 'api.test') {
       if (token === undefined || token === '') return reply(200, { ok: false, error: 'not_authed' });
+      // An app-level token is good for apps.connections.open only.
+      if (typeof token === 'string' && token.startsWith('xapp-'))
+        return reply(200, { ok: false, error: 'not_allowed_token_type' });
       if (token !== options.botToken) return reply(200, { ok: false, error: 'invalid_auth' });
     }
     const decision = limiter.check(method, Date.now());
@@ -227,6 +266,14 @@ export async function startLocalSlack(options: LocalSlackOptions): Promise<Local
       return reply(429, { ok: false, error: 'ratelimited' }, { 'retry-after': String(decision.retryAfterS) });
     }
     reply(200, webApi.call(method, args));
+  }
+
+  /** `apps.connections.open`: an app-level token of an app in Socket Mode gets a WebSocket URL. */
+  function connectionsOpen(token: unknown): { ok: boolean } & Record<string, unknown> {
+    if (typeof token !== 'string' || token === '') return { ok: false, error: 'not_authed' };
+    if (!token.startsWith('xapp-')) return { ok: false, error: 'not_allowed_token_type' };
+    // Without Socket Mode no app-level token is known here.
+    return socketMode ? socketMode.openConnection(token) : { ok: false, error: 'invalid_auth' };
   }
 
   async function handleResponseUrl(req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
@@ -259,6 +306,11 @@ export async function startLocalSlack(options: LocalSlackOptions): Promise<Local
         sendJson(res, status, { ok: false, error: status === 413 ? 'too_large' : 'internal_error' });
       else res.end();
     });
+  });
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (socketMode?.handleUpgrade(req, socket, head)) return;
+    socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
   });
 
   function waitFor<T>(predicate: () => T | undefined | null | false, timeoutMs = 5000): Promise<T> {
@@ -300,6 +352,7 @@ export async function startLocalSlack(options: LocalSlackOptions): Promise<Local
     closing ??= new Promise<void>((resolve) => {
       clearInterval(pruneTimer);
       deliverer.close();
+      socketMode?.close();
       page.close();
       server.close(() => resolve());
       server.closeAllConnections();
@@ -317,6 +370,7 @@ export async function startLocalSlack(options: LocalSlackOptions): Promise<Local
     appId: ws.app.appId,
     botUserId: ws.app.botUserId,
     botId: ws.app.botId,
+    socketMode: socketMode !== undefined,
     close,
     setAppUrl: (url) => deliverer.setAppUrl(url),
     setRateLimit: (opts) => limiter.configure(opts),
@@ -342,6 +396,9 @@ export async function startLocalSlack(options: LocalSlackOptions): Promise<Local
     setUsergroupMembers: (id, users) => ws.setUsergroupMembers(id, users),
     deliveries: () => records,
     apiCalls: () => calls,
+    socketConnections: () => socketMode?.connections() ?? [],
+    openSocketConnections: () => socketMode?.openConnections() ?? 0,
+    sendSocketDisconnect: (reason) => socketMode?.sendDisconnect(reason) ?? 0,
     waitFor,
   };
 }
