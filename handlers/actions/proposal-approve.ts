@@ -13,7 +13,9 @@ export function proposalApproveCallback(deps: SlackDeps) {
   return async ({ ack, body, action, client, logger }: Args): Promise<void> => {
     const started = performance.now();
     await ack();
-    deps.metrics.ackLatency.observe({ kind: 'action' }, (performance.now() - started) / 1000);
+    if (!deps.ackTimedByReceiver) {
+      deps.metrics.ackLatency.observe({ kind: 'action' }, (performance.now() - started) / 1000);
+    }
     const user = body.user.id;
     try {
       const value = parseApproveValue(action.value);

@@ -18,7 +18,9 @@ export function trainCommandCallback(deps: SlackDeps) {
   return async ({ ack, command, logger }: Args): Promise<void> => {
     const started = performance.now();
     await ack();
-    deps.metrics.ackLatency.observe({ kind: 'command' }, (performance.now() - started) / 1000);
+    if (!deps.ackTimedByReceiver) {
+      deps.metrics.ackLatency.observe({ kind: 'command' }, (performance.now() - started) / 1000);
+    }
     try {
       const parsed = parseTrainCommand(
         command.text ?? '',

@@ -29,18 +29,6 @@ export function findRoute(routes: readonly Route[], method: string | undefined, 
   );
 }
 
-/**
- * The same routes as Bolt HTTPReceiver custom routes. Bolt matches paths with path-to-regexp 8,
- * where `{/*rest}` is an optional wildcard: `/admin/queues` and everything below it.
- */
-export function boltCustomRoutes(routes: readonly Route[]) {
-  return routes.map((r) => ({
-    path: r.prefix ? `${r.path}{/*rest}` : r.path,
-    method: [...methodsOf(r)],
-    handler: (req: IncomingMessage, res: ServerResponse) => serve(r, req, res),
-  }));
-}
-
 /** Runs a route; a handler that throws answers 500 instead of leaving the request hanging. */
 export function serve(route: Route, req: IncomingMessage, res: ServerResponse): void {
   Promise.resolve()

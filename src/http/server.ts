@@ -1,7 +1,7 @@
 import http from 'node:http';
 import { findRoute, type Route, serve } from './routes.js';
 
-/** A bare HTTP server for the worker role (the bot role mounts the same routes on Bolt). */
+/** A bare HTTP server for the worker role and Socket Mode (the HTTP-mode bot serves the same routes beside /slack/events). */
 export async function startHttpServer(
   routes: readonly Route[],
   port: number,

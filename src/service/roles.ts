@@ -58,7 +58,11 @@ export async function runRole(
   if (role === 'start' || role === 'bot') {
     const app = await startSlackApp(ctx, slack);
     ctx.shutdown.add('slack app', () => app.stop());
-    io.err(`conductor: listening on :${app.port} (POST /slack/events, GET /healthz, GET /metrics)`);
+    io.err(
+      slack.appToken
+        ? `conductor: connected to Slack in Socket Mode; listening on :${app.port} (GET /healthz, GET /metrics)`
+        : `conductor: listening on :${app.port} (POST /slack/events, GET /healthz, GET /metrics)`,
+    );
   } else {
     const server = await startHttpServer(
       operatorRoutes({

@@ -1,17 +1,11 @@
-import {
-  App,
-  type Logger as BoltLogger,
-  HTTPReceiver,
-  LogLevel,
-  SocketModeReceiver,
-  webApi,
-} from '@slack/bolt';
+import { App, type Logger as BoltLogger, LogLevel, SocketModeReceiver, webApi } from '@slack/bolt';
 import { registerHandlers } from '../../handlers/index.js';
 import { ConfigError, errorMessage, SlackApiError } from '../errors.js';
-import { boltCustomRoutes, operatorRoutes } from '../http/routes.js';
+import { operatorRoutes } from '../http/routes.js';
 import { startHttpServer } from '../http/server.js';
 import { freePort } from '../infra/redis/bootstrap.js';
 import type { Logger } from '../logger.js';
+import { AckFirstReceiver } from '../slack-app/ack-first-receiver.js';
 import type { SlackDeps } from '../slack-app/deps.js';
 import type { AppContext } from './context.js';
 
@@ -104,7 +98,6 @@ export async function startSlackApp(ctx: AppContext, settings: SlackSettings): P
     dashboardPassword: ctx.config.dashboardPassword,
   });
   const port = settings.port === 0 ? await freePort() : settings.port;
-  const customRoutes = boltCustomRoutes(routes);
   const clientOptions = {
     ...(settings.apiUrl && { slackApiUrl: settings.apiUrl }),
     retryConfig: { retries: 0 },
@@ -136,13 +129,11 @@ export async function startSlackApp(ctx: AppContext, settings: SlackSettings): P
   } else {
     if (!settings.signingSecret)
       throw new ConfigError('environment: SLACK_SIGNING_SECRET: required in HTTP mode');
-    const receiver = new HTTPReceiver({
+    const receiver = new AckFirstReceiver({
       signingSecret: settings.signingSecret,
-      endpoints: '/slack/events',
-      customRoutes,
-      processBeforeResponse: false,
+      routes,
       logger,
-      logLevel: LogLevel.WARN,
+      metrics: ctx.metrics,
     });
     app = new App({ token: settings.botToken, receiver, clientOptions, logger, logLevel: LogLevel.WARN });
   }
@@ -156,6 +147,7 @@ export async function startSlackApp(ctx: AppContext, settings: SlackSettings): P
     channelId: settings.channelId,
     oncall: settings.oncall,
     approvers: settings.approvers,
+    ackTimedByReceiver: !socket,
   };
   registerHandlers(app, deps);
   app.error(async (err) => {

@@ -19,4 +19,9 @@ export interface SlackDeps {
   channelId: string;
   oncall: readonly string[];
   approvers: readonly string[];
+  /**
+   * True when the receiver times acks itself (HTTP mode: it acks before any listener runs);
+   * in Socket Mode the listeners time their own `ack()`.
+   */
+  ackTimedByReceiver?: boolean;
 }
