@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConductorError } from '../../errors.js';
 import { packageRoot } from '../../package-root.js';
@@ -31,6 +32,14 @@ export function childEnv(settings: Record<string, string>): NodeJS.ProcessEnv {
     if (value !== undefined) base[name] = value;
   }
   return { ...base, ...settings };
+}
+
+/** The Node options the Docker image sets (`ENV NODE_OPTIONS=...`), so the bench runs what ships. */
+export function shippedNodeOptions(dockerfile = path.join(packageRoot(), 'Dockerfile')): string[] {
+  const text = existsSync(dockerfile) ? readFileSync(dockerfile, 'utf8') : '';
+  const line = /^ENV NODE_OPTIONS=(?:"([^"]*)"|(\S+))\s*$/m.exec(text);
+  const value = line?.[1] ?? line?.[2] ?? '';
+  return value.split(/\s+/).filter(Boolean);
 }
 
 /** Runs `entry` (a .ts file relative to the package root) under tsx in a new node process. */

@@ -16,7 +16,7 @@ import {
   startLocalSlack,
 } from '../../sim/slack/index.js';
 import { Store } from '../../state/store.js';
-import { type ChildHandle, childEnv, spawnTsx } from './processes.js';
+import { type ChildHandle, childEnv, shippedNodeOptions, spawnTsx } from './processes.js';
 
 /**
  * The system under load, as it is deployed: one `conductor start` (the Slack bot and workers) and
@@ -158,7 +158,8 @@ export async function startLoadStack(options: LoadStackOptions): Promise<LoadSta
         { redisUrl: options.redisUrl, prefix, slackApiUrl: slack?.url ?? '', stateDir },
         files,
       );
-      const child = spawnTsx(name, 'src/cli/main.ts', [role], childEnv(env));
+      // Run as the Docker image runs them: with its NODE_OPTIONS.
+      const child = spawnTsx(name, 'src/cli/main.ts', [role], childEnv(env), shippedNodeOptions());
       children.push(child);
       return child;
     };

@@ -8,7 +8,7 @@ import { REMOTE_COMMANDS } from '../../fleet/remote/commands.js';
 import type { Fleet } from '../../fleet/schema.js';
 import { ensureRedis } from '../../infra/redis/bootstrap.js';
 import type { MonitorReport } from '../load/monitor-main.js';
-import { childEnv, spawnTsx } from '../load/processes.js';
+import { childEnv, shippedNodeOptions, spawnTsx } from '../load/processes.js';
 import type { BenchRow, BenchScenario } from '../types.js';
 
 /** What the legacy manager did: one host after another, a new connection each, four commands. */
@@ -99,7 +99,13 @@ async function startRemoteFleet(n: number): Promise<RemoteFleet> {
 }
 
 /** Runs the monitor in a process of its own against the fleet and returns its report. */
-async function runMonitor(remote: RemoteFleet, redisUrl: string, prefix: string, sweeps: number) {
+async function runMonitor(
+  remote: RemoteFleet,
+  redisUrl: string,
+  prefix: string,
+  sweeps: number,
+  nodeFlags: readonly string[] = [],
+) {
   const child = spawnTsx(
     'sweep monitor',
     'src/bench/load/monitor-main.ts',
@@ -109,7 +115,7 @@ async function runMonitor(remote: RemoteFleet, redisUrl: string, prefix: string,
       ...['--sweeps', String(sweeps)],
     ],
     childEnv({}),
-    ['--expose-gc'],
+    ['--expose-gc', ...nodeFlags],
   );
   try {
     const line = await child.waitForLine(/^\{"done":true.*\}$/, 600_000);
@@ -131,6 +137,7 @@ export const sweepScenario: BenchScenario = {
   async run({ quick, log }) {
     const sizes = quick ? [10, 100] : [10, 100, 1000];
     const sweeps = quick ? 3 : 10;
+    const shipped = shippedNodeOptions();
     const rows: BenchRow[] = [];
     const redisHandle = await ensureRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', false);
     const redis = new Redis(redisHandle.url, { maxRetriesPerRequest: null });
@@ -192,6 +199,28 @@ export const sweepScenario: BenchScenario = {
               value: report.liveHeapMb,
             },
           );
+          if (n === sizes.at(-1) && shipped.length > 0) {
+            // Memory as the Docker image runs it: the same sweeps with the image's NODE_OPTIONS.
+            const bounded = await runMonitor(remote, redisHandle.url, `${prefix}:shipped`, sweeps, shipped);
+            log(
+              `${n} hosts with ${shipped.join(' ')}: steady median ${median(bounded.steadyMs).toFixed(0)} ms, ` +
+                `peak rss ${bounded.peakRssMb.toFixed(0)} MB`,
+            );
+            rows.push(
+              {
+                scenario: 'sweep',
+                metric: `${n} hosts, monitor peak rss (image NODE_OPTIONS)`,
+                unit: 'MB',
+                value: bounded.peakRssMb,
+              },
+              {
+                scenario: 'sweep',
+                metric: `${n} hosts, steady sweep (image NODE_OPTIONS)`,
+                unit: 's',
+                value: median(bounded.steadyMs) / 1000,
+              },
+            );
+          }
         } finally {
           await remote.stop();
           const keys = await redis.keys(`${prefix}:*`);
