@@ -1,9 +1,10 @@
 import type { Clock } from '../../src/clock.js';
+import type { RunHealth } from '../../src/fleet/health/types.js';
 import { recurringDecision } from '../../src/fleet/policy/recurring.js';
 import type { Fleet } from '../../src/fleet/schema.js';
 import type { Queues } from '../../src/queues/queues.js';
 import type { Store } from '../../src/state/store.js';
-import type { Incident, Proposal } from '../../src/state/types.js';
+import type { Incident, Proposal, RunState } from '../../src/state/types.js';
 import { decide } from './decide.js';
 import type { Decision } from './types.js';
 
@@ -55,8 +56,20 @@ export async function dispatchDecision(deps: DispatchDeps, incident: Incident): 
       { ...common, action: decision.job.action },
       { jobId },
     );
+  } else if (decision.job?.queue === 'ops' && decision.job.action === 'finish') {
+    // Finishing ends with destroying the instance: always a proposal (ops refuses it unapproved).
+    const proposal = await deps.store.proposals.create({
+      run: incident.run,
+      action: 'finish',
+      reason: decision.reason,
+      params: {},
+      createdBy: 'conductor',
+      incidentId: incident.id,
+      ttlMs: deps.fleet.policy.proposal_ttl_minutes * 60_000,
+    });
+    await deps.postProposal(proposal);
   } else if (decision.job?.queue === 'ops') {
-    // `offers` ranks and stores a proposal; `finish` waits for approval inside ops.
+    // `offers` ranks replacement offers and posts them as a proposal itself.
     await deps.queues.enqueue(
       'ops',
       decision.job.action,
@@ -76,4 +89,42 @@ export async function dispatchDecision(deps: DispatchDeps, incident: Incident): 
     await deps.postProposal(proposal);
   }
   return decision;
+}
+
+/**
+ * A run that reached its target keeps its instance, and its bill, until someone releases it. Asks
+ * once per instance and proposal lifetime: when a proposal expires unanswered, the next sweep
+ * asks again, since the instance is still billing.
+ */
+export async function proposeFinish(
+  deps: DispatchDeps,
+  health: RunHealth,
+  state: RunState,
+): Promise<Proposal | null> {
+  const run = deps.fleet.runs.find((r) => r.name === health.run);
+  if (!run || state.complete || state.instanceId === null || health.status !== 'complete') return null;
+  const ttlMs = deps.fleet.policy.proposal_ttl_minutes * 60_000;
+  const first = await deps.store.once(
+    `finish-proposed:${run.name}:${state.instanceId}`,
+    ttlMs / deps.clock.speed,
+  );
+  if (!first) return null;
+  const cost = state.costPerHr > 0 ? `, which bills $${state.costPerHr.toFixed(2)}/h while idle` : '';
+  const reason = `${run.name} reached its target (${health.reason}): back up final.pt and release instance ${state.instanceId}${cost}`;
+  await deps.store.journal.append({
+    type: 'DECISION',
+    model: run.name,
+    message: `finish: ${reason}`,
+    details: { action: 'finish', mode: 'proposal', instance: state.instanceId, step: health.step },
+  });
+  const proposal = await deps.store.proposals.create({
+    run: run.name,
+    action: 'finish',
+    reason,
+    params: {},
+    createdBy: 'conductor',
+    ttlMs,
+  });
+  await deps.postProposal(proposal);
+  return proposal;
 }

@@ -34,6 +34,11 @@ export interface SweepDeps {
   stateDir: string | null;
   metrics?: Metrics;
   probeTimeoutMs?: number;
+  /**
+   * A run reached its target and still holds an instance (which bills until released): called on
+   * every such sweep; the callee decides whether to ask (see `proposeFinish`).
+   */
+  onComplete?: (health: RunHealth, state: RunState) => Promise<unknown>;
 }
 
 export interface RunSweepResult {
@@ -260,6 +265,13 @@ async function sweepRun(
     };
   }
   if (health.step !== null) deps.metrics?.runStep.set({ run: spec.name }, health.step);
+  if (health.status === 'complete' && !latest?.complete && state.instanceId !== null && deps.onComplete) {
+    await deps
+      .onComplete(health, state)
+      .catch((err: unknown) =>
+        deps.logger.warn({ err, run: spec.name }, 'could not propose releasing a finished run'),
+      );
+  }
   if (probe.ok === false) deps.metrics?.probeFailures.inc({ kind: probe.kind });
 
   await applyIncidents(deps, health, probe, report);

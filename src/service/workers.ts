@@ -1,7 +1,7 @@
 import type { webApi } from '@slack/bolt';
 import { UnrecoverableError } from 'bullmq';
 import { createConductorProcessor } from '../../agents/conductor/index.js';
-import { dispatchDecision } from '../../agents/decisions/dispatch.js';
+import { dispatchDecision, proposeFinish } from '../../agents/decisions/dispatch.js';
 import { runTarget } from '../../agents/healer/deps.js';
 import { sshHostCommands } from '../../agents/healer/host-commands.js';
 import { healerProcessor } from '../../agents/healer/processor.js';
@@ -95,6 +95,8 @@ export async function startWorkers(ctx: AppContext, options: WorkerOptions): Pro
       events,
       stateDir: config.stateDir,
       metrics: ctx.metrics,
+      onComplete: (health, state) =>
+        proposeFinish({ store, queues, fleet, clock, postProposal }, health, state),
       ...(options.probeTimeoutMs !== undefined && { probeTimeoutMs: options.probeTimeoutMs }),
       onSweep: async (job, report) => {
         if (job.kind !== 'sweep_run' || !job.responseUrl) return;

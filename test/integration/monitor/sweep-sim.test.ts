@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { proposeFinish } from '../../../agents/decisions/dispatch.js';
 import { recordingEvents } from '../../../agents/monitor/events.js';
 import { remoteProbe } from '../../../agents/monitor/probe.js';
 import { type SweepDeps, sweep } from '../../../agents/monitor/sweep.js';
@@ -15,6 +16,7 @@ import { silentLogger } from '../../../src/logger.js';
 import { DEFAULT_SCENARIO, type ScenarioFaultKind } from '../../../src/sim/scenario.js';
 import { type SimWorld, startSimWorld } from '../../../src/sim/world.js';
 import { Store } from '../../../src/state/store.js';
+import type { Proposal } from '../../../src/state/types.js';
 import { deleteKeys, newRedis, uniquePrefix } from '../../helpers/redis.js';
 
 const fleet = loadFleetFile(path.resolve('fleet.example.yaml'));
@@ -197,5 +199,66 @@ describe('monitor sweep against the simulated cloud', () => {
     const report = await tick(2);
     expect(statusOf(report, 'mosaic_dense')).toBe('complete');
     expect(events.events).toEqual([]);
+  });
+});
+
+describe('a finished run that still holds its instance', () => {
+  async function finishing(proposalTtlMinutes = fleet.policy.proposal_ttl_minutes) {
+    const s = await setup();
+    const posted: Proposal[] = [];
+    // proposeFinish never enqueues: a proposal waits for a human.
+    const dispatch = {
+      store: s.store,
+      queues: null as never,
+      fleet: { ...fleet, policy: { ...fleet.policy, proposal_ttl_minutes: proposalTtlMinutes } },
+      clock: s.clock,
+      postProposal: async (p: Proposal) => {
+        posted.push(p);
+      },
+    };
+    s.deps.onComplete = (health, state) => proposeFinish(dispatch, health, state);
+    return { ...s, posted };
+  }
+
+  it('is proposed for release once, not once per sweep, with the instance and its cost', async () => {
+    const { tick, world, store, posted } = await finishing();
+    for (let i = 0; i < 2; i++) await tick();
+    await world.inject('mosaic_dense', 'complete');
+    for (let i = 0; i < 5; i++) await tick(2);
+    expect(posted).toHaveLength(1);
+    const state = await store.getRunState('mosaic_dense');
+    expect(posted[0]).toMatchObject({ run: 'mosaic_dense', action: 'finish', createdBy: 'conductor' });
+    expect(posted[0]?.reason).toContain(`release instance ${state?.instanceId}`);
+    expect(posted[0]?.reason).toMatch(/bills \$\d+\.\d\d\/h while idle/);
+    expect(await store.proposals.get(posted[0]?.id ?? '')).not.toBeNull();
+    const decisions = (await store.journal.recent(20, { run: 'mosaic_dense' })).filter(
+      (r) => r.entry.type === 'DECISION',
+    );
+    expect(decisions).toHaveLength(1);
+  });
+
+  it('asks again once the first proposal expired unanswered, since the instance still bills', async () => {
+    // Proposals that live 150 ms: the dedupe mark lives as long (real time, manual clock).
+    const { tick, world, posted } = await finishing(0.0025);
+    await tick();
+    await world.inject('mosaic_dense', 'complete');
+    await tick(2);
+    await tick();
+    expect(posted).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, 250));
+    await tick();
+    expect(posted).toHaveLength(2);
+    expect(posted[1]?.id).not.toBe(posted[0]?.id);
+  });
+
+  it('is not proposed once the run is marked complete, nor for a run still training', async () => {
+    const { tick, world, store, posted } = await finishing();
+    await tick();
+    const state = await store.getRunState('mosaic_dense');
+    if (!state) throw new Error('no run state after a sweep');
+    await store.putRunState({ ...state, complete: true });
+    await world.inject('mosaic_dense', 'complete');
+    for (let i = 0; i < 3; i++) await tick(2);
+    expect(posted).toEqual([]);
   });
 });
