@@ -190,6 +190,7 @@ async function planMigration(ctx: StepContext, key: string): Promise<MigrationRe
     tried: [],
     instance: null,
     checkpointSource: null,
+    oldStopped: false,
     launch: null,
     verified: null,
     oldDestroyedAt: null,
@@ -414,6 +415,32 @@ async function pinHostKey(ctx: StepContext, rec: MigrationRecord): Promise<Migra
   return { ...rec, phase: 'host_ready' };
 }
 
+/**
+ * Stops the trainer on the old host and marks the run stoppedByUs, so the rules do not restart
+ * it there while the migration runs (the switch to the new instance clears the mark; a failed
+ * migration clears it too, see `fail`). Only while the run still points at the old instance.
+ */
+async function stopOldTrainer(ctx: StepContext, rec: MigrationRecord, from: SshTarget): Promise<void> {
+  const { deps, spec } = ctx;
+  const state = await deps.store.getRunState(spec.name);
+  const onOld = state !== null && state.instanceId === rec.old.instanceId;
+  const mark = onOld && !state.stoppedByUs;
+  if (mark) await deps.store.putRunState({ ...state, stoppedByUs: true });
+  try {
+    await deps.hosts.stop(from);
+  } catch (err) {
+    const now = await deps.store.getRunState(spec.name);
+    if (mark && now?.stoppedByUs) await deps.store.putRunState({ ...now, stoppedByUs: false });
+    throw err;
+  }
+  await deps.store.journal.append({
+    type: 'stop',
+    model: spec.name,
+    message: `stopped the trainer on old instance ${rec.old.instanceId ?? from.host} before copying latest.pt`,
+    details: { instance: rec.old.instanceId, migration: rec.key },
+  });
+}
+
 /** latest.pt onto the new host: already there, from the old host, or from the backup. */
 async function ensureCheckpoint(ctx: StepContext, rec: MigrationRecord): Promise<MigrationRecord> {
   const { deps, spec, progress } = ctx;
@@ -423,16 +450,29 @@ async function ensureCheckpoint(ctx: StepContext, rec: MigrationRecord): Promise
   if (await hasLatest()) return { ...rec, phase: 'checkpoint_ready', checkpointSource: 'already present' };
 
   const from = oldTarget(rec);
+  let stopped = rec.oldStopped;
   if (from) {
     try {
+      // A trainer still running there would write latest.pt during the upload (a torn copy) and
+      // go on training beside the new one: stop it first. Nothing to stop on an outbid host.
+      if (!stopped) {
+        await stopOldTrainer(ctx, rec, from);
+        stopped = true;
+      }
       await report(progress, deps.logger, 'checkpoint', `Copying latest.pt from ${from.host}`);
       await deps.hosts.copyCheckpoint(from, target, spec);
       if (await hasLatest())
-        return { ...rec, phase: 'checkpoint_ready', checkpointSource: `old host ${from.host}` };
+        return {
+          ...rec,
+          phase: 'checkpoint_ready',
+          checkpointSource: `old host ${from.host}`,
+          oldStopped: stopped,
+        };
     } catch (err) {
       deps.logger.info({ run: spec.name, err: errorMessage(err) }, 'old host unavailable for the checkpoint');
     }
   }
+  rec = { ...rec, oldStopped: stopped };
   if (spec.backup_source) {
     await report(progress, deps.logger, 'checkpoint', `Restoring latest.pt from ${spec.backup_source}`);
     await deps.hosts.restoreCheckpoint(target, spec, spec.backup_source);
@@ -649,6 +689,13 @@ async function fail(ctx: StepContext, rec: MigrationRecord, err: Error): Promise
   const { deps, spec, job } = ctx;
   const why = err.message;
   await persist(ctx, { ...rec, phase: 'failed', failure: why });
+  if (rec.oldStopped) {
+    // The run stays where it was: let the rules restart the trainer we stopped for the copy.
+    const state = await deps.store.getRunState(spec.name);
+    if (state?.stoppedByUs && state.instanceId === rec.old.instanceId) {
+      await deps.store.putRunState({ ...state, stoppedByUs: false });
+    }
+  }
   if (!(err instanceof PolicyViolation)) {
     await escalate(deps, {
       run: spec.name,

@@ -86,6 +86,8 @@ export const MigrationRecordSchema = z.object({
   tried: z.array(z.object({ offerId: z.number().int(), outcome: z.string() })),
   instance: NewInstanceSchema.nullable(),
   checkpointSource: z.string().nullable(),
+  /** The trainer on the old host was stopped (and the run marked stoppedByUs) to copy latest.pt. */
+  oldStopped: z.boolean().default(false),
   launch: z.object({ at: z.number(), hostTime: z.number().nullable() }).nullable(),
   verified: z.object({ resumedStep: z.number(), step: z.number(), at: z.number() }).nullable(),
   oldDestroyedAt: z.number().nullable(),

@@ -130,10 +130,48 @@ describe('ops migrate', () => {
     };
     await h.store.proposals.consume(proposal.id);
     await opsProcessor(h.ops)(migrateJob(proposal.id, { reason: 'move off a slow host' }));
-    expect(h.hosts.calls.some((c) => c.startsWith(`copy 127.0.0.1:${old.machine.target.port} -> `))).toBe(
-      true,
-    );
+    const oldHost = `127.0.0.1:${old.machine.target.port}`;
+    const copied = h.hosts.calls.findIndex((c) => c.startsWith(`copy ${oldHost} -> `));
+    expect(copied).toBeGreaterThan(-1);
+    // The old trainer is stopped first: no save can tear latest.pt mid-upload, and it does not
+    // go on training beside the new one.
+    const stopped = h.hosts.calls.indexOf(`stop ${oldHost}`);
+    expect(stopped).toBeGreaterThan(-1);
+    expect(stopped).toBeLessThan(copied);
+    const journal = await h.journal();
+    const stopEntry = journal.findIndex((e) => e.type === 'stop');
+    expect(journal[stopEntry]?.message).toContain(`old instance ${old.id}`);
+    expect(stopEntry).toBeLessThan(journal.findIndex((e) => e.type === 'start'));
     expect(h.sim.control.instances().some((i) => i.id === old.id)).toBe(false);
+    expect((await h.store.getRunState(RUN))?.stoppedByUs).toBe(false);
+  });
+
+  it('lets the rules restart the old trainer it stopped when the migration then fails', async () => {
+    h = await createOpsHarness();
+    const old = await runningRun(h);
+    const { proposal } = (await opsProcessor(h.ops)({ ...offersJob, reason: 'move off a slow host' })) as {
+      proposal: { id: string };
+    };
+    await h.store.proposals.consume(proposal.id);
+    const marks: boolean[] = [];
+    const stuck = {
+      ...h.ops,
+      afterPersist: async (p: MigrationPhase) => {
+        if (p === 'checkpoint_ready') marks.push((await h.store.getRunState(RUN))?.stoppedByUs ?? false);
+        if (p === 'running') {
+          for (const m of h.hosts.byInstance.values()) if (m !== old.machine) m.nextBehaviour = 'stuck';
+        }
+      },
+    };
+    await expect(
+      opsProcessor(stuck)(migrateJob(proposal.id, { reason: 'move off a slow host' })),
+    ).rejects.toBeInstanceOf(ActionFailedError);
+    expect(h.hosts.calls).toContain(`stop 127.0.0.1:${old.machine.target.port}`);
+    // Marked while the migration ran, cleared when it failed: the run is still on the old host.
+    expect(marks).toEqual([true]);
+    const state = await h.store.getRunState(RUN);
+    expect(state).toMatchObject({ instanceId: old.id, stoppedByUs: false });
+    expect(h.sim.control.instances().some((i) => i.id === old.id)).toBe(true);
   });
 
   describe('killed after each persisted step, then run again', () => {
