@@ -11,6 +11,7 @@ import {
   type ProcessSweeps,
   readSweeps,
   type SweepSummary,
+  serverAcks,
   summariseSweeps,
   sweepsPerProcess,
 } from './sweeps.js';
@@ -64,6 +65,8 @@ export interface LoadReport {
   sweepAtBurst: SweepAttribution;
   /** The machine's 1-minute load average as the burst started (other work skews latencies). */
   loadAverage: number;
+  /** Acks the bot made during the burst by its own clock, and those within 100 ms. */
+  botAcks: { total: number; within100Ms: number } | null;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -161,12 +164,14 @@ async function settleEffects(
 }
 
 /**
- * Waits until every process has swept once: a process's first sweep opens its SSH connections,
+ * Waits until every sweeping process has swept once: a process's first sweep opens its SSH connections,
  * which is start-up cost, not the steady state the burst should meet.
  */
 async function allProcessesSwept(stack: LoadStack, timeoutMs: number): Promise<boolean> {
+  // The bot role only schedules sweeps; it never runs one.
+  const sweepers = stack.processes.filter((p) => p.role !== 'bot');
   return until('a sweep by every process', timeoutMs, async () => {
-    const counts = await sweepsPerProcess(stack.processes);
+    const counts = await sweepsPerProcess(sweepers);
     return counts.every((p) => p.sweeps > 0) ? true : null;
   }).catch(() => false);
 }
@@ -220,8 +225,17 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
       (await stack.redis.exists(sweepLock)) === 1 ? true : null,
     ).catch(() => false);
     const before = await sweepsPerProcess(stack.processes);
+    const bot = stack.processes.find((p) => p.role !== 'worker');
+    const acksBefore = bot ? await serverAcks(bot.port, 0.1) : null;
     const loadAverage = os.loadavg()[0] ?? Number.NaN;
     const burst = await fireBurst(target, plan.requests, proposals);
+    const acksAfter = bot ? await serverAcks(bot.port, 0.1) : null;
+    // What the bot itself measured, from the request's arrival to its 200: apart from the time
+    // the request spent being sent and delivered on a busy machine.
+    const botAcks =
+      acksBefore && acksAfter
+        ? { total: acksAfter.total - acksBefore.total, within100Ms: acksAfter.within - acksBefore.within }
+        : null;
     const ack = ackFigures(burst);
     log(
       `${plan.requests.length} requests in ${burst.end - burst.start} ms: ack p50 ${ack.p50Ms} ms, p99 ${ack.p99Ms} ms`,
@@ -256,6 +270,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
       sweepRunningAtBurst,
       sweepAtBurst,
       loadAverage,
+      botAcks,
     };
   } finally {
     await stack.close();

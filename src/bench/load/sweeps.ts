@@ -131,3 +131,19 @@ export async function sweepsPerProcess(
     }),
   );
 }
+
+/** The bot's own ack histogram (`tc_slack_ack_seconds`): acks counted, and those within `withinS`. */
+export interface ServerAcks {
+  total: number;
+  within: number;
+}
+
+export async function serverAcks(port: number, withinS: number): Promise<ServerAcks> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  let within = 0;
+  for (const line of text.split('\n')) {
+    const match = /^tc_slack_ack_seconds_bucket\{([^}]*)\}\s+(\S+)/.exec(line);
+    if (match && new RegExp(`(^|,)le="${withinS}"`).test(match[1] ?? '')) within += Number(match[2]);
+  }
+  return { total: metricValue(text, 'tc_slack_ack_seconds_count'), within };
+}

@@ -25,6 +25,12 @@ export function loadRows(r: LoadReport): BenchRow[] {
     row('p50 ack: /train journal', 'ms', r.ack.byKind.journal),
     row('p50 ack: Approve click', 'ms', r.ack.byKind.approve),
     row('not acked within 3 s (Slack shows the user an error)', 'count', o.notAcked),
+    ...(r.botAcks
+      ? [
+          row('acks by the bot during the burst (its own clock)', 'count', r.botAcks.total),
+          row('of which within 100 ms of arriving', 'count', r.botAcks.within100Ms),
+        ]
+      : []),
     row(`commands answered via response_url (of ${o.commands})`, 'count', o.commandsAnswered),
     row(`clicks with their effect (of ${o.clicks}, ${r.proposals} proposals)`, 'count', o.clicksWithEffect),
     row('dropped (no answer or no effect)', 'count', o.dropped),
