@@ -134,6 +134,8 @@ export async function startSlackApp(ctx: AppContext, settings: SlackSettings): P
       routes,
       logger,
       metrics: ctx.metrics,
+      // Slack refuses timestamps older than 5 minutes; remember signatures a little longer.
+      firstSeen: (signature) => ctx.store.once(`slack-signature:${signature}`, 6 * 60_000),
     });
     app = new App({ token: settings.botToken, receiver, clientOptions, logger, logLevel: LogLevel.WARN });
   }

@@ -34,6 +34,13 @@ export interface AckFirstReceiverOptions {
   logger: BoltLogger;
   metrics?: Pick<Metrics, 'ackLatency'>;
   host?: string;
+  /**
+   * True the first time a request signature is seen within Slack's 5-minute window. Slack's
+   * scheme has no nonce: the same signed bytes sent again (a captured request replayed, a proxy
+   * that retries) verify again, so they are answered but never processed twice. Slack's own
+   * retries carry a new timestamp, hence a new signature.
+   */
+  firstSeen?: (signature: string) => Promise<boolean>;
 }
 
 type AckKind = 'command' | 'action' | 'event';
@@ -148,12 +155,17 @@ export class AckFirstReceiver implements Receiver {
       ...(retryReason !== undefined && { retryReason }),
       customProperties: {},
     };
+    const signature = httpFunc.getHeader(req, 'x-slack-signature');
     if (kind !== null) {
       httpFunc.buildNoBodyResponse(res, 200);
       this.options.metrics?.ackLatency.observe({ kind }, (performance.now() - started) / 1000);
-      this.defer(() => this.process({ ...base, ack: noAck }, res, req));
+      this.defer(async () => {
+        if (await this.isReplay(signature)) return;
+        await this.process({ ...base, ack: noAck }, res, req);
+      });
       return;
     }
+    if (await this.isReplay(signature)) return httpFunc.buildNoBodyResponse(res, 200);
     const ack = new HTTPResponseAck({
       logger,
       processBeforeResponse: false,
@@ -184,6 +196,20 @@ export class AckFirstReceiver implements Receiver {
     for (const run of work) {
       const running = run().finally(() => this.processing.delete(running));
       this.processing.add(running);
+    }
+  }
+
+  private async isReplay(signature: string): Promise<boolean> {
+    const { firstSeen, logger } = this.options;
+    if (!firstSeen) return false;
+    try {
+      if (await firstSeen(signature)) return false;
+      logger.warn('ignored a request whose exact signed bytes were already received (a replay)');
+      return true;
+    } catch (err) {
+      // Unable to tell: process it rather than drop a genuine request.
+      logger.warn(`replay check failed, processing anyway: ${(err as Error).message}`);
+      return false;
     }
   }
 

@@ -95,7 +95,11 @@ function gate() {
 
 let running: App | undefined;
 
-async function startApp(setup: (app: App) => void, metrics = createMetrics()) {
+async function startApp(
+  setup: (app: App) => void,
+  metrics = createMetrics(),
+  firstSeen?: (signature: string) => Promise<boolean>,
+) {
   const logger = boltLogger(silentLogger);
   const receiver = new AckFirstReceiver({
     signingSecret: SECRET,
@@ -111,6 +115,7 @@ async function startApp(setup: (app: App) => void, metrics = createMetrics()) {
     logger,
     metrics,
     host: '127.0.0.1',
+    ...(firstSeen && { firstSeen }),
   });
   const app = new App({
     receiver,
@@ -289,6 +294,47 @@ describe('AckFirstReceiver', () => {
     expect(await get(port, '/healthz')).toEqual({ status: 200, body: 'ok' });
     expect((await get(port, '/nope')).status).toBe(404);
     expect((await get(port, '/slack/events')).status).toBe(404);
+  });
+
+  it('answers the exact same signed request again but processes it once (a replay)', async () => {
+    const seen = new Set<string>();
+    const firstSeen = async (signature: string) => {
+      const first = !seen.has(signature);
+      seen.add(signature);
+      return first;
+    };
+    const ran: string[] = [];
+    const { port } = await startApp(
+      (app) => {
+        app.command('/train', async ({ ack, command: cmd }) => {
+          await ack();
+          ran.push(cmd.text);
+        });
+        app.view('settings', async ({ ack }) => {
+          await ack();
+          ran.push('view');
+        });
+      },
+      createMetrics(),
+      firstSeen,
+    );
+    const timestampS = Math.floor(Date.now() / 1000);
+    const body = command('restart mosaic_moe');
+    const answers = await Promise.all([1, 2, 3].map(() => post(port, body, { timestampS })));
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
+    // The same command sent again by Slack as a retry is newly signed: it runs.
+    expect((await post(port, body, { timestampS: timestampS + 1 })).status).toBe(200);
+    const view = interactivity({
+      type: 'view_submission',
+      user: { id: 'U1' },
+      team: { id: 'T1' },
+      view: { id: 'V1', callback_id: 'settings', state: { values: {} } },
+    });
+    expect((await post(port, view, { timestampS })).status).toBe(200);
+    expect((await post(port, view, { timestampS })).status).toBe(200);
+    await expect.poll(() => ran.length).toBe(3);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(ran.sort()).toEqual(['restart mosaic_moe', 'restart mosaic_moe', 'view']);
   });
 
   it('survives a listener that throws after the ack', async () => {
