@@ -9,7 +9,15 @@ export interface MonitorProcessorDeps extends SweepDeps {
   prefix: string;
   /** Called after each sweep, e.g. to answer a `/train status --refresh`. */
   onSweep?: (job: MonitorJob, report: SweepReport) => Promise<void>;
+  /** Lease of the sweep lock (renewed every third of it while the sweep runs). */
+  sweepLockTtlMs?: number;
 }
+
+/**
+ * Short, because the lease is renewed while a sweep runs: a worker killed mid-sweep holds the
+ * lock (and so delays the next sweep) for at most this long.
+ */
+export const SWEEP_LOCK_TTL_MS = 20_000;
 
 /**
  * The monitor queue's processor. Sweeps never overlap, even across worker processes: a sweep that
@@ -28,7 +36,7 @@ export function monitorProcessor(deps: MonitorProcessorDeps) {
           return report;
         },
         // An on-demand sweep waits for a running one; a scheduled one just skips.
-        { ttlMs: 120_000, waitMs: job.kind === 'sweep_run' ? 60_000 : 0 },
+        { ttlMs: deps.sweepLockTtlMs ?? SWEEP_LOCK_TTL_MS, waitMs: job.kind === 'sweep_run' ? 60_000 : 0 },
       );
     } catch (err) {
       if (err instanceof LockBusyError && job.kind === 'sweep') {

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { recordingEvents } from '../../../agents/monitor/events.js';
 import { remoteProbe } from '../../../agents/monitor/probe.js';
-import { monitorProcessor } from '../../../agents/monitor/processor.js';
+import { monitorProcessor, SWEEP_LOCK_TTL_MS } from '../../../agents/monitor/processor.js';
 import { systemClock } from '../../../src/clock.js';
 import { loadFleetFile } from '../../../src/config.js';
 import { silentLogger } from '../../../src/logger.js';
@@ -16,9 +16,10 @@ afterAll(async () => {
   redis.disconnect();
 });
 
-function processor(listCalls: string[]) {
+function processor(listCalls: string[], listMs = 300, sweepLockTtlMs?: number) {
   const fleet = loadFleetFile(path.resolve('fleet.example.yaml'));
   return monitorProcessor({
+    ...(sweepLockTtlMs !== undefined && { sweepLockTtlMs }),
     redis,
     prefix,
     fleet,
@@ -27,7 +28,7 @@ function processor(listCalls: string[]) {
     vast: {
       async listInstances() {
         listCalls.push('list');
-        await new Promise((r) => setTimeout(r, 300));
+        await new Promise((r) => setTimeout(r, listMs));
         return [];
       },
       async getInstance() {
@@ -66,5 +67,33 @@ describe('monitor processor', () => {
     expect('skipped' in scheduled).toBe(false);
     expect('runs' in onDemand && onDemand.runs.map((r) => r.run)).toEqual(['mosaic_moe']);
     expect(calls).toHaveLength(2);
+  });
+
+  it('holds the sweep lock on a short lease, renewed while a sweep outlasts it', async () => {
+    const calls: string[] = [];
+    const lockKey = `${prefix}:lock:sweep`;
+    // A 1.2 s sweep under a 300 ms lease: without renewal a second sweep would start.
+    const running = processor(calls, 1200, 300)({ kind: 'sweep' });
+    await new Promise((r) => setTimeout(r, 600));
+    const ttl = await redis.pttl(lockKey);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(300);
+    expect(await processor(calls)({ kind: 'sweep' })).toEqual({ skipped: true });
+    expect('skipped' in (await running)).toBe(false);
+    expect(await redis.exists(lockKey)).toBe(0);
+  });
+
+  it('a lock left by a worker killed mid-sweep delays the next sweep by its lease only', async () => {
+    const calls: string[] = [];
+    const lockKey = `${prefix}:lock:sweep`;
+    // What a dead worker leaves: its token, the production lease, no one renewing it.
+    await redis.set(lockKey, 'dead-worker-token', 'PX', SWEEP_LOCK_TTL_MS);
+    expect(await processor(calls)({ kind: 'sweep' })).toEqual({ skipped: true });
+    const ttl = await redis.pttl(lockKey);
+    expect(ttl).toBeGreaterThan(SWEEP_LOCK_TTL_MS - 5_000);
+    expect(ttl).toBeLessThanOrEqual(SWEEP_LOCK_TTL_MS);
+    expect(SWEEP_LOCK_TTL_MS).toBeLessThanOrEqual(30_000);
+    await redis.del(lockKey);
+    expect('skipped' in (await processor(calls)({ kind: 'sweep' }))).toBe(false);
   });
 });
