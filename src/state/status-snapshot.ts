@@ -1,3 +1,4 @@
+import { progress } from '../fleet/health/progress.js';
 import type { HealthStatus, RunHealth } from '../fleet/health/types.js';
 import type { RunSpec } from '../fleet/schema.js';
 import type { RunState, StatusInstance, StatusSnapshot } from './types.js';
@@ -34,20 +35,13 @@ function round(value: number, digits: number): number {
 }
 
 /**
- * Steps per hour over the recent (clock ms, step) samples. Only samples since the last time the
- * step went backwards count: a resume from an older checkpoint is not negative progress.
+ * Steps per hour over the recent (clock ms, step) samples, as `progress()` measures them: cut at
+ * each resume from an older checkpoint and at each gap, so neither reads as lost progress.
  */
 export function measuredStepsPerHour(history: readonly (readonly [number, number])[]): number | null {
-  let start = 0;
-  for (let i = 1; i < history.length; i += 1) {
-    const prev = history[i - 1];
-    const cur = history[i];
-    if (prev && cur && cur[1] < prev[1]) start = i;
-  }
-  const first = history[start];
-  const last = history[history.length - 1];
-  if (!first || !last || last[0] <= first[0] || last[1] <= first[1]) return null;
-  return ((last[1] - first[1]) / (last[0] - first[0])) * HOUR_MS;
+  // One measure everywhere: status.json, ops ranking and the Slack digest agree after a resume
+  // or a migration gap. The target does not matter for the rate.
+  return progress(history, 0, 0).stepsPerHour;
 }
 
 /** Whether something is rented (or a static host is assigned), so its price is being paid now. */

@@ -35,6 +35,12 @@ export interface Progress {
 
 const DEFAULTS = { windowMs: 6 * 3600_000, gapMs: 15 * 60_000, minSpanMs: 2 * 60_000 } as const;
 
+/**
+ * A silence is a gap only when it is also this many times the usual spacing of the samples: a
+ * history sampled hourly (a slow sweep interval, an imported history) is not all gaps.
+ */
+const GAP_SPACINGS = 5;
+
 export function progress(
   history: readonly (readonly [number, number])[],
   targetSteps: number,
@@ -61,7 +67,9 @@ export function progress(
 
   const [newestMs, currentStep] = newest;
   const recent = samples.filter(([ms]) => ms >= newestMs - windowMs);
-  const productive = splitSegments(recent, gapMs).filter((s) => segmentSteps(s) > 0);
+  const productive = splitSegments(recent, Math.max(gapMs, GAP_SPACINGS * medianSpacing(recent))).filter(
+    (s) => segmentSteps(s) > 0,
+  );
   const spanMs = productive.reduce((sum, s) => sum + segmentMs(s), 0);
   const steps = productive.reduce((sum, s) => sum + segmentSteps(s), 0);
   const stepsPerHour = spanMs >= minSpanMs && spanMs > 0 ? (steps / spanMs) * 3600_000 : null;
@@ -117,6 +125,14 @@ function splitSegments(samples: readonly Sample[], gapMs: number): Sample[][] {
   }
   if (current.length > 0) segments.push(current);
   return segments;
+}
+
+function medianSpacing(samples: readonly Sample[]): number {
+  const spacings = samples
+    .slice(1)
+    .map((s, i) => s[0] - (samples[i]?.[0] ?? s[0]))
+    .sort((a, b) => a - b);
+  return spacings[Math.floor(spacings.length / 2)] ?? 0;
 }
 
 function segmentSteps(segment: readonly Sample[]): number {

@@ -66,6 +66,21 @@ describe('progress', () => {
     expect(progress(history, TARGET, 0).stepsPerHour).toBeCloseTo(1000, 0);
   });
 
+  it('reads a sparse history (one sample an hour) as steady training, not as a chain of gaps', () => {
+    const hourly: [number, number][] = Array.from({ length: 6 }, (_, i) => [
+      T0 + i * 60 * MIN,
+      10_000 + i * 900,
+    ]);
+    expect(progress(hourly, TARGET, 0).stepsPerHour).toBeCloseTo(900, 6);
+    // A real gap still counts as one: six hours of silence among hourly samples.
+    const gapped: [number, number][] = [
+      ...hourly,
+      [T0 + 11 * 60 * MIN, 20_000],
+      [T0 + 12 * 60 * MIN, 20_900],
+    ];
+    expect(progress(gapped, TARGET, 0, { windowMs: 24 * 60 * MIN }).segments).toBe(2);
+  });
+
   it('ignores a history that made no progress at all', () => {
     const flat = samples(0, 60, 12_340, 0);
     expect(progress(flat, TARGET, 1)).toMatchObject({

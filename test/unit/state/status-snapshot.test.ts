@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { progress } from '../../../src/fleet/health/progress.js';
 import { buildStatusSnapshot, measuredStepsPerHour } from '../../../src/state/exports.js';
 import { HOUR, runHealth, runState, T0 } from './fixtures.js';
 
@@ -128,7 +129,9 @@ describe('buildStatusSnapshot', () => {
 });
 
 describe('measuredStepsPerHour', () => {
-  it('measures over the samples since the last resume, ignoring the step going backwards', () => {
+  it('measures the productive hours on both sides of a resume, never the step going backwards', () => {
+    // 1,000 steps in the hour before, 2,000 in the hour after; the drop and the hour spanning it
+    // are not progress, lost or made.
     expect(
       measuredStepsPerHour([
         [T0, 20_000],
@@ -137,7 +140,19 @@ describe('measuredStepsPerHour', () => {
         [T0 + 2 * HOUR, 17_500],
         [T0 + 3 * HOUR, 19_500],
       ]),
-    ).toBe(2000);
+    ).toBe(1500);
+  });
+
+  it('agrees with the Slack digest after a migration gap', () => {
+    const MIN = 60_000;
+    const history: [number, number][] = [];
+    for (let i = 0; i <= 60; i++) history.push([T0 + i * MIN, 10_000 + i * 20]);
+    // 40 minutes without samples while the run moved, then resumed at the last checkpoint.
+    for (let i = 0; i <= 30; i++) history.push([T0 + (100 + i) * MIN, 11_000 + i * 20]);
+    const rate = measuredStepsPerHour(history);
+    expect(rate).toBe(progress(history, 50_000, 0).stepsPerHour);
+    // 20 steps a minute in both segments; the 40-minute gap is neither progress nor time.
+    expect(rate).toBeCloseTo(1200, 6);
   });
 
   it('returns null without two distinct advancing samples', () => {
