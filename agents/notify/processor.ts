@@ -42,6 +42,15 @@ const ALERT_WAIT_MS = 120_000;
 
 type Message = { text: string; blocks?: object[] | undefined };
 
+/** Metadata event type of posts that must not be made twice. */
+const POST_EVENT_TYPE = 'train_conductor_post';
+/** Recent channel messages searched for an earlier attempt's post (it is minutes old at most). */
+const HISTORY_LOOKBACK = 200;
+/** Thread replies come oldest first: read as many as Slack gives in one page. */
+const REPLIES_LOOKBACK = 1000;
+/** How long an attempt's intent to post is remembered: longer than any retry schedule. */
+const INTENT_TTL_MS = 7 * 86_400_000;
+
 export function notifyProcessor(deps: NotifyDeps) {
   const doFetch = deps.fetch ?? fetch;
 
@@ -86,25 +95,62 @@ export function notifyProcessor(deps: NotifyDeps) {
     }
   }
 
+  /**
+   * Posts a message. With `onceKey`, posts it at most once even when the worker dies between
+   * Slack's answer and recording the ts (the retry would post it again): the message carries the
+   * key in its metadata, and a retry that finds an earlier attempt's intent looks the message up
+   * in the channel (or thread) before posting.
+   */
   async function post(
     job: Job,
     token: string | undefined,
     channel: string,
     message: Message,
     threadTs?: string,
+    onceKey?: string,
   ) {
+    if (onceKey) {
+      const earlier = await findEarlierPost(channel, onceKey, threadTs);
+      if (earlier) return earlier;
+    }
     await channelSlot(channel, job, token);
+    if (onceKey) await deps.store.setMeta(`slack-intent:${onceKey}`, String(Date.now()), INTENT_TTL_MS);
     const result = await slack(job, token, () =>
       deps.client.chat.postMessage({
         channel,
         text: message.text,
         ...(message.blocks && { blocks: message.blocks as never }),
         ...(threadTs && { thread_ts: threadTs }),
+        ...(onceKey && { metadata: { event_type: POST_EVENT_TYPE, event_payload: { key: onceKey } } }),
       }),
     );
     const ts = result.ts as string;
     if (!threadTs) await rememberBotThread(deps.store, channel, ts);
     return ts;
+  }
+
+  /** The ts of a message an earlier attempt posted under `key`, when one may exist. */
+  async function findEarlierPost(channel: string, key: string, threadTs?: string): Promise<string | null> {
+    if (!(await deps.store.getMeta(`slack-intent:${key}`))) return null;
+    const page = threadTs
+      ? await deps.client.conversations.replies({
+          channel,
+          ts: threadTs,
+          limit: REPLIES_LOOKBACK,
+          include_all_metadata: true,
+        })
+      : await deps.client.conversations.history({
+          channel,
+          limit: HISTORY_LOOKBACK,
+          include_all_metadata: true,
+        });
+    const found = (page.messages ?? []).find(
+      (m) =>
+        m.metadata?.event_type === POST_EVENT_TYPE &&
+        (m.metadata.event_payload as Record<string, unknown> | undefined)?.['key'] === key,
+    );
+    if (found?.ts) deps.logger.info({ key, ts: found.ts }, 'found the message an earlier attempt posted');
+    return found?.ts ?? null;
   }
 
   async function alertMessage(incident: Incident): Promise<Message> {
@@ -175,7 +221,7 @@ export function notifyProcessor(deps: NotifyDeps) {
     }
 
     if (!incident.slack) {
-      const ts = await post(job, token, channel, message);
+      const ts = await post(job, token, channel, message, undefined, `alert-${incident.id}`);
       await deps.store.incidents.setSlackRef(incident.id, { channel, ts });
       if (incident.severity === 'critical') {
         await deps.store.incidents.markPaged(incident.id);
@@ -226,7 +272,7 @@ export function notifyProcessor(deps: NotifyDeps) {
             throw new DelayedError();
           }
         }
-        const ts = await post(job, token, channel, data, threadTs);
+        const ts = await post(job, token, channel, data, threadTs, data.refKey);
         if (data.refKey) await deps.store.setMeta(`slack-ref:${data.refKey}`, ts);
         if (data.ask) {
           await deps.queues.enqueue(

@@ -12,7 +12,7 @@ import {
   messageDeletedEvent,
   userMessageEvent,
 } from './payloads.js';
-import type { Block, SimChannel, SimMessage } from './types.js';
+import type { Block, MessageMetadata, SimChannel, SimMessage } from './types.js';
 import type { Workspace } from './workspace.js';
 
 /**
@@ -47,6 +47,7 @@ export interface BotMessageInput {
   ephemeralTo?: string;
   /** Post as this user instead of the bot (Slackbot notices). */
   asUser?: string;
+  metadata?: MessageMetadata;
 }
 
 export type Messaging = ReturnType<typeof createMessaging>;
@@ -112,6 +113,7 @@ export function createMessaging(options: MessagingOptions) {
       ...(threadTs && { threadTs }),
       ...(threadTs && input.replyBroadcast && { replyBroadcast: true }),
       ...(input.ephemeralTo && { ephemeralTo: input.ephemeralTo }),
+      ...(input.metadata && { metadata: input.metadata }),
       reactions: [],
     };
     ws.addMessage(message);

@@ -50,6 +50,13 @@ export interface SimMessage {
   reactions: Reaction[];
   edited?: { user: string; ts: string };
   clientMsgId?: string;
+  /** Message metadata the app attached (chat.postMessage `metadata`). */
+  metadata?: MessageMetadata;
+}
+
+export interface MessageMetadata {
+  event_type: string;
+  event_payload: Record<string, unknown>;
 }
 
 export interface TeamInfo {

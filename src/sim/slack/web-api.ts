@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { checkMessageContent } from './block-kit.js';
 import type { Messaging } from './messaging.js';
-import type { SimChannel, SimMessage, SlackUserSpec } from './types.js';
+import type { MessageMetadata, SimChannel, SimMessage, SlackUserSpec } from './types.js';
 import { SLACKBOT_USER_ID, type Workspace } from './workspace.js';
 
 /**
@@ -32,7 +32,30 @@ const PostMessageArgs = z.object({
   attachments: z.unknown().optional(),
   thread_ts: Ts.optional(),
   reply_broadcast: Flag.optional(),
+  metadata: z.unknown().optional(),
 });
+
+const Metadata = z.object({
+  event_type: z.string().regex(/^[A-Za-z0-9_.-]{1,255}$/),
+  event_payload: z.record(z.string(), z.unknown()),
+});
+
+/** Slack's `metadata` argument: an object, or its JSON in a form-encoded call. */
+function parseMetadata(raw: unknown): { ok: true; value?: MessageMetadata } | { ok: false; reply: ApiBody } {
+  if (raw === undefined) return { ok: true };
+  let value = raw;
+  if (typeof raw === 'string') {
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      return { ok: false, reply: fail('invalid_metadata_format') };
+    }
+  }
+  const parsed = Metadata.safeParse(value);
+  return parsed.success
+    ? { ok: true, value: parsed.data }
+    : { ok: false, reply: fail('invalid_metadata_schema') };
+}
 const UpdateArgs = z.object({
   channel: z.string().min(1),
   ts: Ts,
@@ -44,10 +67,16 @@ const EphemeralArgs = PostMessageArgs.omit({ reply_broadcast: true }).extend({ u
 const ReactionArgs = z.object({ channel: z.string().min(1), timestamp: Ts, name: z.string().min(1) });
 const UserArgs = z.object({ user: z.string().min(1) });
 const UsergroupArgs = z.object({ usergroup: z.string().min(1) });
-const RepliesArgs = z.object({ channel: z.string().min(1), ts: Ts, limit: Int.optional() });
+const RepliesArgs = z.object({
+  channel: z.string().min(1),
+  ts: Ts,
+  limit: Int.optional(),
+  include_all_metadata: Flag.optional(),
+});
 const HistoryArgs = z.object({
   channel: z.string().min(1),
   limit: Int.optional(),
+  include_all_metadata: Flag.optional(),
   oldest: Ts.optional(),
   latest: Ts.optional(),
 });
@@ -163,12 +192,15 @@ export function createWebApi(options: WebApiOptions) {
       if (!channel) return fail('channel_not_found');
       const checked = content(p.data);
       if (!checked.ok) return contentError(checked);
+      const metadata = parseMetadata(p.data.metadata);
+      if (!metadata.ok) return metadata.reply;
       const message = messaging.postAsBot({
         channel,
         text: checked.text,
         ...(checked.blocks && { blocks: checked.blocks }),
         ...(p.data.thread_ts && { threadTs: p.data.thread_ts }),
         ...(p.data.reply_broadcast && { replyBroadcast: true }),
+        ...(metadata.value && { metadata: metadata.value }),
       });
       return { ok: true, channel: channel.id, ts: message.ts, message: messaging.apiView(message) };
     },
@@ -296,7 +328,10 @@ export function createWebApi(options: WebApiOptions) {
       const limited = p.data.limit ? thread.slice(0, Math.max(1, p.data.limit)) : thread;
       return {
         ok: true,
-        messages: limited.map((m) => messaging.apiView(m)),
+        messages: limited.map((m) => ({
+          ...messaging.apiView(m),
+          ...(p.data.include_all_metadata && m.metadata && { metadata: m.metadata }),
+        })),
         has_more: limited.length < thread.length,
         response_metadata: { next_cursor: '' },
       };
@@ -317,7 +352,11 @@ export function createWebApi(options: WebApiOptions) {
       const page = inChannel.slice(0, limit);
       return {
         ok: true,
-        messages: page.map((m) => messaging.apiView(m)),
+        // Slack returns message metadata in history only when asked for it.
+        messages: page.map((m) => ({
+          ...messaging.apiView(m),
+          ...(p.data.include_all_metadata && m.metadata && { metadata: m.metadata }),
+        })),
         has_more: page.length < inChannel.length,
         response_metadata: { next_cursor: '' },
       };

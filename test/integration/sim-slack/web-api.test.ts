@@ -88,6 +88,55 @@ describe('local Slack Web API', () => {
     expect(slack.messages(CHANNEL).find((m) => m.ts === posted.ts)?.blocks).toHaveLength(1);
   });
 
+  it('keeps message metadata and returns it from history and replies only when asked', async () => {
+    const metadata = { event_type: 'train_conductor_post', event_payload: { key: 'alert-42' } };
+    const parent = await client.chat.postMessage({ channel: CHANNEL, text: 'with metadata', metadata });
+    // A form-encoded call carries it as JSON.
+    const form = await rawCall('chat.postMessage', {
+      body: new URLSearchParams({
+        channel: CHANNEL,
+        text: 'reply with metadata',
+        thread_ts: parent.ts as string,
+        metadata: JSON.stringify({ event_type: 'train_conductor_post', event_payload: { key: 'note-1' } }),
+      }).toString(),
+      headers: { authorization: `Bearer ${BOT_TOKEN}`, 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    expect(await form.json()).toMatchObject({ ok: true });
+
+    const plain = await client.conversations.history({ channel: CHANNEL, limit: 5 });
+    expect(plain.messages?.find((m) => m.ts === parent.ts)?.metadata).toBeUndefined();
+    const full = await client.conversations.history({
+      channel: CHANNEL,
+      limit: 5,
+      include_all_metadata: true,
+    });
+    expect(full.messages?.find((m) => m.ts === parent.ts)?.metadata).toEqual(metadata);
+    const thread = await client.conversations.replies({
+      channel: CHANNEL,
+      ts: parent.ts as string,
+      include_all_metadata: true,
+    });
+    expect(thread.messages?.map((m) => m.metadata?.event_payload)).toEqual([
+      { key: 'alert-42' },
+      { key: 'note-1' },
+    ]);
+
+    expect(
+      await slackError(
+        client.chat.postMessage({ channel: CHANNEL, text: 'x', metadata: '{not json' as never }),
+      ),
+    ).toMatchObject({ error: 'invalid_metadata_format' });
+    expect(
+      await slackError(
+        client.chat.postMessage({
+          channel: CHANNEL,
+          text: 'x',
+          metadata: { event_type: 'no payload' } as never,
+        }),
+      ),
+    ).toMatchObject({ error: 'invalid_metadata_schema' });
+  });
+
   it('updates a message in place and reports unknown ones', async () => {
     const posted = await client.chat.postMessage({
       channel: CHANNEL,

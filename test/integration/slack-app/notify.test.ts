@@ -16,10 +16,11 @@ afterEach(async () => {
 });
 
 /** A context whose clock runs 900x: the 15-minute re-page delay passes in one real second. */
-async function setup(speed = 900) {
+async function setup(speed = 900, patch?: (client: ReturnType<typeof slackWebClient>) => void) {
   const ctx: TestContext = testContext({ label: 'notify', clock: scaledClock(speed) });
   const slack: LocalSlack = await startLocalSlack({ signingSecret: SECRET, botToken: TOKEN });
   const client = slackWebClient({ botToken: TOKEN, apiUrl: slack.url });
+  patch?.(client);
   ctx.queues.work(
     'notify',
     notifyProcessor({
@@ -92,6 +93,45 @@ describe('notify: alerts and paging', () => {
     expect(final.edited).toBeDefined();
     expect(JSON.stringify(final.blocks)).not.toContain('incident_ack');
     expect((await ctx.store.incidents.get(incident.id))?.slack?.ts).toBe(alert.ts);
+  });
+
+  it('posts an alert once even when the worker dies after Slack answered and before the ts was saved', async () => {
+    let deaths = 0;
+    const { ctx, slack, topLevel } = await setup(1, (client) => {
+      const real = client.chat.postMessage.bind(client.chat);
+      client.chat.postMessage = (async (args: Parameters<typeof real>[0]) => {
+        const answer = await real(args);
+        if (deaths === 0) {
+          deaths += 1;
+          throw new Error('worker killed between chat.postMessage and recording its ts');
+        }
+        return answer;
+      }) as typeof real;
+    });
+    const incident = await openIncident(ctx);
+    await ctx.queues.enqueue('notify', 'incident', {
+      kind: 'incident',
+      incidentId: incident.id,
+      change: 'opened',
+    });
+    // The retry (after the queue's 1 s backoff) finds the first post by its metadata.
+    await expect
+      .poll(async () => (await ctx.store.incidents.get(incident.id))?.slack, { timeout: 10_000 })
+      .toBeDefined();
+    expect(deaths).toBe(1);
+    const alerts = topLevel();
+    expect(alerts).toHaveLength(1);
+    expect((await ctx.store.incidents.get(incident.id))?.slack?.ts).toBe(alerts[0]?.ts);
+    // Later changes update that one message in place.
+    await ctx.queues.enqueue('notify', 'incident', {
+      kind: 'incident',
+      incidentId: incident.id,
+      change: 'resolved',
+    });
+    await expect
+      .poll(() => slack.messages(CHANNEL).filter((m) => m.threadTs === alerts[0]?.ts).length)
+      .toBe(1);
+    expect(topLevel()).toHaveLength(1);
   });
 
   it('warning alerts do not page', async () => {
