@@ -96,7 +96,7 @@ async function launchChromium(): Promise<Browser> {
 /** Switches the page's "You are" selector and waits until the page has redrawn as that person. */
 async function actAs(p: Page, user: string): Promise<void> {
   await p.selectOption('#user-select', user);
-  await p.locator(`body[data-user="${user}"]`).waitFor({ timeout: 5_000 });
+  await p.locator(`body[data-user="${user}"]`).waitFor({ timeout: 15_000 });
 }
 
 function channelMessages(d: Demo): SimMessage[] {
@@ -118,7 +118,7 @@ async function journalTypes(d: Demo, run: string): Promise<string[]> {
 
 async function openThread(p: Page, threadTs: string): Promise<void> {
   await p.locator(`#messages .replies[data-thread="${threadTs}"]`).click({ timeout: 10_000 });
-  await p.locator(`#thread-pane[data-thread="${threadTs}"]`).waitFor({ timeout: 5_000 });
+  await p.locator(`#thread-pane[data-thread="${threadTs}"]`).waitFor({ timeout: 15_000 });
 }
 
 /** The proposal message on the page: in the thread pane when it is a reply, else in the channel. */
