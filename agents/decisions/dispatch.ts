@@ -56,27 +56,12 @@ export async function dispatchDecision(deps: DispatchDeps, incident: Incident): 
       { ...common, action: decision.job.action },
       { jobId },
     );
-  } else if (decision.job?.queue === 'ops' && decision.job.action === 'finish') {
-    // Finishing ends with destroying the instance: always a proposal (ops refuses it unapproved).
-    const proposal = await deps.store.proposals.create({
-      run: incident.run,
-      action: 'finish',
-      reason: decision.reason,
-      params: {},
-      createdBy: 'conductor',
-      incidentId: incident.id,
-      ttlMs: deps.fleet.policy.proposal_ttl_minutes * 60_000,
-    });
-    await deps.postProposal(proposal);
-  } else if (decision.job?.queue === 'ops') {
+  } else if (decision.job?.queue === 'ops' && decision.job.action === 'offers') {
     // `offers` ranks replacement offers and posts them as a proposal itself.
-    await deps.queues.enqueue(
-      'ops',
-      decision.job.action,
-      { ...common, action: decision.job.action },
-      { jobId },
-    );
-  } else if (decision.job?.queue === 'healer' && decision.mode === 'proposal') {
+    await deps.queues.enqueue('ops', 'offers', { ...common, action: 'offers' }, { jobId });
+  } else if (decision.job && decision.job.action !== 'offers') {
+    // A healer action that needs approval, or `finish`, which ends with destroying the instance:
+    // a proposal with buttons (ops refuses finish unapproved).
     const proposal = await deps.store.proposals.create({
       run: incident.run,
       action: decision.job.action,
