@@ -56,7 +56,7 @@ function ackFirstKind(body: Record<string, unknown>): AckKind | null {
 const noAck = async (): Promise<void> => {};
 
 /** Processing starts once no request has come for this long... */
-const QUIET_MS = 5;
+const QUIET_MS = 20;
 /** ...or once the oldest acked request has waited this long, under sustained load. */
 const MAX_DEFER_MS = 250;
 
