@@ -307,8 +307,7 @@ describe('guessed, tampered and reused proposal ids', () => {
     await expect
       .poll(async () => (await notifyTexts()).match(/no such proposal/g)?.length ?? 0)
       .toBeGreaterThanOrEqual(3);
-    const texts = await notifyTexts();
-    expect(texts).toMatch(/does not carry a valid proposal/);
+    await expect.poll(notifyTexts).toMatch(/does not carry a valid proposal/);
     expect(await actingJobs()).toEqual([]);
     // The real proposal was never touched by the guesses.
     expect(await ctx.store.proposals.get(real.id)).not.toBeNull();
