@@ -1,4 +1,4 @@
-import { errorMessage, type PolicyViolation } from '../../src/errors.js';
+import { errorMessage, PolicyViolation } from '../../src/errors.js';
 import type { Logger } from '../../src/logger.js';
 import type { Store } from '../../src/state/store.js';
 import type { Incident } from '../../src/state/types.js';
@@ -63,4 +63,26 @@ export async function journalRefusal(store: Store, run: string, violation: Polic
     message: `${action} refused: ${violation.message}`,
     details: { rule: violation.rule, action, reason: violation.message },
   });
+}
+
+/**
+ * What the healer and ops processors do with an error before rethrowing it: a policy refusal is
+ * journaled, and a config that contradicts the run's experts also pages a human (no retry fixes
+ * that).
+ */
+export async function recordRefusal(
+  deps: EscalationDeps,
+  job: { run: string; action: string; incidentId?: string | undefined },
+  err: unknown,
+): Promise<void> {
+  if (!(err instanceof PolicyViolation)) return;
+  await journalRefusal(deps.store, job.run, err, job.action);
+  if (err.rule === 'n_experts_mismatch') {
+    await escalate(deps, {
+      run: job.run,
+      incidentId: job.incidentId,
+      message: `${job.action} refused: ${err.message}. A human must fix the config on the host.`,
+      details: { rule: err.rule },
+    });
+  }
 }

@@ -1,11 +1,11 @@
-import { PolicyViolation, ValidationError } from '../../src/errors.js';
+import { ValidationError } from '../../src/errors.js';
 import { instanceLockKey, withLock } from '../../src/queues/instance-lock.js';
 import type { HealerJob } from '../../src/queues/jobs.js';
 import { requireApproval } from './approval-gate.js';
 import { type CleanDiskResult, cleanDisk } from './clean-disk.js';
 import { collectLogs } from './collect-logs.js';
 import { findRun, type HealerDeps, type ProgressReporter } from './deps.js';
-import { escalate, journalRefusal } from './escalate.js';
+import { recordRefusal } from './escalate.js';
 import { type RestartResult, restartRun } from './restart.js';
 import { stopRun } from './stop.js';
 
@@ -56,17 +56,7 @@ export function healerProcessor(deps: HealerProcessorDeps) {
         { ttlMs: LOCK_TTL_MS, waitMs: deps.lockWaitMs ?? 30_000 },
       );
     } catch (err) {
-      if (err instanceof PolicyViolation) {
-        await journalRefusal(deps.store, job.run, err, job.action);
-        if (err.rule === 'n_experts_mismatch') {
-          await escalate(deps, {
-            run: job.run,
-            incidentId: job.incidentId,
-            message: `${job.action} refused: ${err.message}. A human must fix the config on the host.`,
-            details: { rule: err.rule },
-          });
-        }
-      }
+      await recordRefusal(deps, job, err);
       throw err;
     }
   };

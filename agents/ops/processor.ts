@@ -1,9 +1,9 @@
-import { PolicyViolation, ValidationError } from '../../src/errors.js';
+import { ValidationError } from '../../src/errors.js';
 import { instanceLockKey, withLock } from '../../src/queues/instance-lock.js';
 import type { OpsJob } from '../../src/queues/jobs.js';
 import { requireApproval } from '../healer/approval-gate.js';
 import { findRun, type ProgressReporter } from '../healer/deps.js';
-import { escalate, journalRefusal } from '../healer/escalate.js';
+import { recordRefusal } from '../healer/escalate.js';
 import type { OpsDeps } from './deps.js';
 import { destroyRunInstance, type FinishResult, finishRun } from './finish.js';
 import { type MigrationResult, migrateRun } from './migrate.js';
@@ -56,17 +56,7 @@ export function opsProcessor(deps: OpsDeps) {
         { ttlMs: LOCK_TTL_MS, waitMs: deps.lockWaitMs ?? 30_000 },
       );
     } catch (err) {
-      if (err instanceof PolicyViolation) {
-        await journalRefusal(deps.store, job.run, err, job.action);
-        if (err.rule === 'n_experts_mismatch') {
-          await escalate(deps, {
-            run: job.run,
-            incidentId: job.incidentId,
-            message: `${job.action} refused: ${err.message}. A human must fix the config on the host.`,
-            details: { rule: err.rule },
-          });
-        }
-      }
+      await recordRefusal(deps, job, err);
       throw err;
     }
   };
