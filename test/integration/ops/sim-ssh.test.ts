@@ -3,14 +3,21 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { migrationLabel } from '../../../agents/ops/migrate.js';
 import { loadMigrationRecord, type MigrationPhase } from '../../../agents/ops/migration-record.js';
 import { opsProcessor } from '../../../agents/ops/processor.js';
-import { REMOTE_COMMANDS } from '../../../src/fleet/remote/index.js';
 import { hostKeyId } from '../../../src/infra/ssh/host-keys.js';
-import { createVastClient } from '../../../src/infra/vast/client.js';
 import { silentLogger } from '../../../src/logger.js';
-import { startVastSim, type VastSim } from '../../../src/sim/vast/index.js';
+import type { VastSim } from '../../../src/sim/vast/index.js';
 import { newRedis } from '../../helpers/redis.js';
 import { runState } from '../healer/harness.js';
-import { argv, fleet, RUN, type SimSsh, simSsh, spec, TOKEN } from '../healer/sim-ssh-setup.js';
+import {
+  argv,
+  fleet,
+  RUN,
+  rentedOldInstance,
+  type SimSsh,
+  simSsh,
+  spec,
+  TOKEN,
+} from '../healer/sim-ssh-setup.js';
 
 const API_KEY = 'sim-ssh-vast-key-0123456789';
 
@@ -32,50 +39,18 @@ afterAll(() => {
 describe('ops migration over SSH: simulated Vast API + simulated hosts', () => {
   it('moves an outbid run to a new instance and destroys the old one after verification', async () => {
     s = simSsh(redis);
-    const { clock, sim, store, prefix, pool, pins } = s;
-    vastSim = await startVastSim({
-      clock,
-      hosts: sim,
-      apiKey: API_KEY,
-      tickIntervalMs: 0,
-      loadingMs: 90_000,
-      seed: 3,
-    });
-    const vast = createVastClient({
-      baseUrl: vastSim.url,
-      apiKey: API_KEY,
-      clock,
-      logger: silentLogger,
-      timeoutMs: 5000,
-      retries: 1,
-    });
-    for (const minBid of [0.2, 0.25]) {
-      vastSim.control.addOffer({
-        gpu_name: 'RTX 3090',
-        num_gpus: 4,
-        min_bid: minBid,
-        reliability: 0.99,
-        inet_down: 1000,
-        disk_space: 500,
-      });
-    }
+    const { clock, sim, store, prefix, pins } = s;
     // The old instance: rented, running the trainer, then outbid.
-    const oldOffer = vastSim.control
-      .offers()
-      .find((o) => o.gpu_name === 'RTX 3090' && o.num_gpus === 4 && o.disk_space >= 100)!;
-    const { instanceId: oldId } = await vast.rent(oldOffer.id, {
-      image: fleet.image,
-      disk: 100,
-      label: 'tc-mosaic_moe-old',
-      price: oldOffer.min_bid * 1.1,
+    const old = await rentedOldInstance(s, {
+      apiKey: API_KEY,
+      seed: 3,
+      fleet,
+      run: spec,
+      trainerArgv: argv,
+      step: 10_000,
     });
-    clock.advance(100_000);
-    await vastSim.control.tick();
-    const oldView = vastSim.control.instances().find((i) => i.id === oldId)!;
-    const oldTarget = { host: oldView.ssh_host, port: oldView.ssh_port };
-    await pins.set(hostKeyId(oldTarget.host, oldTarget.port), oldView.host_key);
-    sim.get(oldId)!.seedRun({ runDir: spec.run_dir, config: spec.config, step: 10_000 });
-    await pool.exec(oldTarget, REMOTE_COMMANDS.launch(fleet.paths, argv));
+    vastSim = old.vastSim;
+    const { vast, oldId, target: oldTarget, view: oldView } = old;
     await store.putRunState(runState(RUN, oldTarget, { instanceId: oldId, costPerHr: oldView.dph_total }));
     await vastSim.control.outbid(oldId);
 

@@ -1,15 +1,13 @@
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { opsProcessor } from '../../../agents/ops/processor.js';
-import { REMOTE_COMMANDS } from '../../../src/fleet/remote/index.js';
-import { hostKeyId } from '../../../src/infra/ssh/host-keys.js';
-import { createVastClient, type VastClient } from '../../../src/infra/vast/client.js';
+import type { VastClient } from '../../../src/infra/vast/client.js';
 import { silentLogger } from '../../../src/logger.js';
-import { startVastSim, type VastSim } from '../../../src/sim/vast/index.js';
+import type { VastSim } from '../../../src/sim/vast/index.js';
 import { newRedis } from '../../helpers/redis.js';
 import { runOf, testFleet } from '../../unit/ops/fixtures.js';
 import { runState } from '../healer/harness.js';
-import { argv, RUN, type SimSsh, simSsh } from '../healer/sim-ssh-setup.js';
+import { argv, RUN, rentedOldInstance, type SimSsh, simSsh } from '../healer/sim-ssh-setup.js';
 
 /**
  * The ops migration end to end with nothing faked but the clock: simulated Vast API, simulated
@@ -41,49 +39,17 @@ afterAll(() => {
 /** A rented, running old instance training the MoE run from step 10,000 for two hours. */
 async function oldInstance(): Promise<{ vast: VastClient; oldId: number; step: number }> {
   s = simSsh(redis);
-  const { clock, sim, store, pool, pins } = s;
-  vastSim = await startVastSim({
-    clock,
-    hosts: sim,
+  const { clock, sim, store } = s;
+  const old = await rentedOldInstance(s, {
     apiKey: API_KEY,
-    tickIntervalMs: 0,
-    loadingMs: 90_000,
     seed: 5,
+    fleet,
+    run: spec,
+    trainerArgv: argv,
+    step: 10_000,
   });
-  const vast = createVastClient({
-    baseUrl: vastSim.url,
-    apiKey: API_KEY,
-    clock,
-    logger: silentLogger,
-    timeoutMs: 5000,
-    retries: 1,
-  });
-  for (const minBid of [0.2, 0.25]) {
-    vastSim.control.addOffer({
-      gpu_name: 'RTX 3090',
-      num_gpus: 4,
-      min_bid: minBid,
-      reliability: 0.99,
-      inet_down: 1000,
-      disk_space: 500,
-    });
-  }
-  const offer = vastSim.control
-    .offers()
-    .find((o) => o.gpu_name === 'RTX 3090' && o.num_gpus === 4 && o.disk_space >= 100)!;
-  const { instanceId: oldId } = await vast.rent(offer.id, {
-    image: fleet.image,
-    disk: 100,
-    label: 'tc-mosaic_moe-old',
-    price: offer.min_bid * 1.1,
-  });
-  clock.advance(100_000);
-  await vastSim.control.tick();
-  const view = vastSim.control.instances().find((i) => i.id === oldId)!;
-  const target = { host: view.ssh_host, port: view.ssh_port };
-  await pins.set(hostKeyId(target.host, target.port), view.host_key);
-  sim.get(oldId)!.seedRun({ runDir: spec.run_dir, config: spec.config, step: 10_000 });
-  await pool.exec(target, REMOTE_COMMANDS.launch(fleet.paths, argv));
+  vastSim = old.vastSim;
+  const { vast, oldId, target, view } = old;
   clock.advance(2 * 3600_000);
   await store.putRunState(runState(RUN, target, { instanceId: oldId, costPerHr: view.dph_total }));
   sim.get(oldId)!.sync();
