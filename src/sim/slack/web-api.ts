@@ -165,6 +165,19 @@ export function createWebApi(options: WebApiOptions) {
     };
   }
 
+  /** A page of messages as conversations.history and .replies return it; metadata only when asked. */
+  function listing(page: readonly SimMessage[], total: number, withMetadata: boolean | undefined) {
+    return {
+      ok: true,
+      messages: page.map((m) => ({
+        ...messaging.apiView(m),
+        ...(withMetadata && m.metadata && { metadata: m.metadata }),
+      })),
+      has_more: page.length < total,
+      response_metadata: { next_cursor: '' },
+    };
+  }
+
   /** Messages the app may read: never someone's ephemeral message. */
   function stored(channel: SimChannel, ts: string): SimMessage | undefined {
     const m = ws.findMessage(channel.id, ts);
@@ -326,15 +339,7 @@ export function createWebApi(options: WebApiOptions) {
       if (!named) return fail('thread_not_found');
       const thread = ws.thread(channel.id, named.threadTs ?? named.ts);
       const limited = p.data.limit ? thread.slice(0, Math.max(1, p.data.limit)) : thread;
-      return {
-        ok: true,
-        messages: limited.map((m) => ({
-          ...messaging.apiView(m),
-          ...(p.data.include_all_metadata && m.metadata && { metadata: m.metadata }),
-        })),
-        has_more: limited.length < thread.length,
-        response_metadata: { next_cursor: '' },
-      };
+      return listing(limited, thread.length, p.data.include_all_metadata);
     },
 
     'conversations.history': (args) => {
@@ -350,16 +355,7 @@ export function createWebApi(options: WebApiOptions) {
         .reverse();
       const limit = p.data.limit || 100;
       const page = inChannel.slice(0, limit);
-      return {
-        ok: true,
-        // Slack returns message metadata in history only when asked for it.
-        messages: page.map((m) => ({
-          ...messaging.apiView(m),
-          ...(p.data.include_all_metadata && m.metadata && { metadata: m.metadata }),
-        })),
-        has_more: page.length < inChannel.length,
-        response_metadata: { next_cursor: '' },
-      };
+      return listing(page, inChannel.length, p.data.include_all_metadata);
     },
 
     'conversations.info': (args) => {
