@@ -107,7 +107,11 @@ export class AckFirstReceiver implements Receiver {
   private route(req: IncomingMessage, res: ServerResponse): void {
     const path = (req.url ?? '/').split('?')[0];
     if (path === this.endpoint && req.method === 'POST') {
-      void this.handle(req, res);
+      // Nothing may escape as an unhandled rejection: that would stop the process.
+      this.handle(req, res).catch((err: unknown) => {
+        this.options.logger.error(`handling a Slack request failed: ${(err as Error).message}`);
+        if (!res.headersSent) httpFunc.buildNoBodyResponse(res, 500);
+      });
       return;
     }
     const route = findRoute(this.options.routes, req.method, req.url);
@@ -194,7 +198,11 @@ export class AckFirstReceiver implements Receiver {
     this.deferred = [];
     this.oldestDeferredAt = undefined;
     for (const run of work) {
-      const running = run().finally(() => this.processing.delete(running));
+      const running = run()
+        .catch((err: unknown) => {
+          this.options.logger.error(`processing an acknowledged request failed: ${(err as Error).message}`);
+        })
+        .finally(() => this.processing.delete(running));
       this.processing.add(running);
     }
   }
