@@ -1,4 +1,4 @@
-import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   type App,
   type Logger as BoltLogger,
@@ -8,7 +8,8 @@ import {
   type ReceiverEvent,
 } from '@slack/bolt';
 import type { Metrics } from '../http/metrics.js';
-import { findRoute, type Route, serve } from '../http/routes.js';
+import type { Route } from '../http/routes.js';
+import { startHttpServer } from '../http/server.js';
 
 /**
  * Bolt's HTTP receiver, reordered so Slack never waits on the app: a slash command, a button
@@ -62,7 +63,7 @@ const MAX_DEFER_MS = 250;
 
 export class AckFirstReceiver implements Receiver {
   private app: App | undefined;
-  private server: Server | undefined;
+  private server: { port: number; close(): Promise<void> } | undefined;
   private readonly endpoint: string;
   private deferred: (() => Promise<void>)[] = [];
   private oldestDeferredAt: number | undefined;
@@ -77,18 +78,26 @@ export class AckFirstReceiver implements Receiver {
     this.app = app;
   }
 
-  async start(port: number): Promise<Server> {
+  /** The port it listens on, once started. */
+  get port(): number | undefined {
+    return this.server?.port;
+  }
+
+  /** Serves /slack/events beside the operator routes (the same server the worker role uses). */
+  async start(port: number): Promise<{ port: number }> {
     if (this.server) throw new Error('receiver already started');
-    const server = http.createServer((req, res) => this.route(req, res));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, this.options.host ?? '0.0.0.0', () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    this.server = server;
-    return server;
+    const slackEvents: Route = {
+      path: this.endpoint,
+      method: 'POST',
+      handler: (req, res) =>
+        this.handle(req, res).catch((err: unknown) => {
+          // `serve` answers 500; nothing escapes as an unhandled rejection.
+          this.options.logger.error(`handling a Slack request failed: ${(err as Error).message}`);
+          throw err;
+        }),
+    };
+    this.server = await startHttpServer([slackEvents, ...this.options.routes], port, this.options.host);
+    return { port: this.server.port };
   }
 
   /** Stops taking requests, then finishes processing every request already acked. */
@@ -96,31 +105,9 @@ export class AckFirstReceiver implements Receiver {
     const server = this.server;
     if (!server) return;
     this.server = undefined;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
+    await server.close();
     this.drain();
     await Promise.allSettled([...this.processing]);
-  }
-
-  private route(req: IncomingMessage, res: ServerResponse): void {
-    const path = (req.url ?? '/').split('?')[0];
-    if (path === this.endpoint && req.method === 'POST') {
-      // Nothing may escape as an unhandled rejection: that would stop the process.
-      this.handle(req, res).catch((err: unknown) => {
-        this.options.logger.error(`handling a Slack request failed: ${(err as Error).message}`);
-        if (!res.headersSent) httpFunc.buildNoBodyResponse(res, 500);
-      });
-      return;
-    }
-    const route = findRoute(this.options.routes, req.method, req.url);
-    if (route) {
-      serve(route, req, res);
-      return;
-    }
-    res.writeHead(404, { 'content-type': 'text/plain' });
-    res.end('not found');
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

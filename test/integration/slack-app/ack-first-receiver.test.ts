@@ -1,6 +1,4 @@
-import type { Server } from 'node:http';
 import { request } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { App, LogLevel } from '@slack/bolt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMetrics } from '../../../src/http/metrics.js';
@@ -128,9 +126,11 @@ async function startApp(
     errors.push(err);
   });
   setup(app);
-  const server = (await app.start(0)) as Server;
+  await app.start(0);
+  const port = receiver.port;
+  if (port === undefined) throw new Error('receiver did not start');
   running = app;
-  return { app, port: (server.address() as AddressInfo).port, metrics, errors };
+  return { app, port, metrics, errors };
 }
 
 afterEach(async () => {
