@@ -7,6 +7,7 @@ import { freePort } from '../infra/redis/bootstrap.js';
 import type { Logger } from '../logger.js';
 import { AckFirstReceiver } from '../slack-app/ack-first-receiver.js';
 import type { SlackDeps } from '../slack-app/deps.js';
+import { withTimeout } from '../with-timeout.js';
 import type { AppContext } from './context.js';
 
 export interface SlackSettings {
@@ -173,7 +174,7 @@ export async function startSlackApp(ctx: AppContext, settings: SlackSettings): P
     stop() {
       stopping ??= (async () => {
         // Close the WebSocket with its close handshake before Bolt's stop, which does not wait for it.
-        if (socket) await withDeadline(socket.client.disconnect(), SOCKET_CLOSE_TIMEOUT_MS).catch(() => {});
+        if (socket) await closeSocket(socket);
         await app.stop();
         await sidecar?.close();
       })();
@@ -184,21 +185,13 @@ export async function startSlackApp(ctx: AppContext, settings: SlackSettings): P
 
 const SOCKET_CLOSE_TIMEOUT_MS = 5_000;
 
-/** Resolves or rejects with `promise`, or rejects once `ms` have passed. */
-async function withDeadline<T>(
-  promise: Promise<T>,
-  ms: number,
-  message = `no answer within ${ms} ms`,
-): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new SlackApiError(message, 'socket_mode_timeout')), ms);
-  });
-  try {
-    return await Promise.race([promise, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
+/** Closes the WebSocket with its close handshake, giving up after SOCKET_CLOSE_TIMEOUT_MS. */
+async function closeSocket(receiver: SocketModeReceiver): Promise<void> {
+  await withTimeout(
+    receiver.client.disconnect(),
+    SOCKET_CLOSE_TIMEOUT_MS,
+    () => new SlackApiError('Socket Mode: the socket did not close in time', 'socket_mode_timeout'),
+  ).catch(() => {});
 }
 
 /** Errors apps.connections.open answers for a token Slack will not take: nothing a retry fixes. */
@@ -226,9 +219,17 @@ async function startSocketMode(
   // Past the deadline the attempt is abandoned; its eventual failure is already reported.
   started.catch(() => {});
   try {
-    await withDeadline(started, timeoutMs, `Socket Mode: no connection to Slack within ${timeoutMs} ms`);
+    await withTimeout(
+      started,
+      timeoutMs,
+      () =>
+        new SlackApiError(
+          `Socket Mode: no connection to Slack within ${timeoutMs} ms`,
+          'socket_mode_timeout',
+        ),
+    );
   } catch (err) {
-    await withDeadline(receiver.client.disconnect(), SOCKET_CLOSE_TIMEOUT_MS).catch(() => {});
+    await closeSocket(receiver);
     const code = platformErrorCode(err);
     const where = `apps.connections.open at ${apiUrl ?? 'https://slack.com/api/'}`;
     if (code !== undefined && REFUSED_TOKEN_ERRORS.has(code)) {

@@ -12,13 +12,13 @@ import {
   UnknownHostKeyError,
 } from '../../errors.js';
 import type { Logger } from '../../logger.js';
+import { withTimeout } from '../../with-timeout.js';
 import { connectBackoffMs } from './backoff.js';
 import { classifySshError } from './classify.js';
 import { type CommandRun, startCommand } from './exec-channel.js';
 import { decideHostKey, type HostKeyStore, hostKeyId } from './host-keys.js';
 import { createSemaphore, type Semaphore } from './semaphore.js';
 import type { ExecOptions, ExecResult, SshPool, SshPoolOptions, SshPoolStats, SshTarget } from './types.js';
-import { withTimeout } from './with-timeout.js';
 
 const { Client, utils } = ssh2;
 

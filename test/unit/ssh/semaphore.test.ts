@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { connectBackoffMs } from '../../../src/infra/ssh/backoff.js';
 import { createSemaphore } from '../../../src/infra/ssh/semaphore.js';
-import { withTimeout } from '../../../src/infra/ssh/with-timeout.js';
+import { withTimeout } from '../../../src/with-timeout.js';
 
 describe('createSemaphore', () => {
   it('admits up to the limit and then serves waiters in arrival order', async () => {
