@@ -1,15 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../../src/config.js';
-import { type Demo, startDemo } from '../../../src/demo/demo.js';
-import { createLlmClient } from '../../../src/infra/llm/client.js';
+import type { Demo } from '../../../src/demo/demo.js';
 import { silentLogger } from '../../../src/logger.js';
-import { type FakeAnthropic, startFakeAnthropic } from '../../../src/sim/llm/index.js';
+import type { FakeAnthropic } from '../../../src/sim/llm/index.js';
 import { DEFAULT_SCENARIO } from '../../../src/sim/scenario.js';
 import { VIEWER_USER_ID } from '../../../src/sim/slack/index.js';
-import { deleteKeys, newRedis, redisUrl, uniquePrefix } from '../../helpers/redis.js';
+import { type DemoStack, startDemoStack } from '../../helpers/demo-stack.js';
+import { uniquePrefix } from '../../helpers/redis.js';
 
 /**
  * /metrics after real activity: the demo stack sweeps, takes a slash command, sees a run crash
@@ -22,7 +18,7 @@ const KEY = 'sk-ant-metrics-test-key-0001';
 const prefix = uniquePrefix('metrics');
 let demo: Demo | undefined;
 let fake: FakeAnthropic | undefined;
-let stateDir: string | undefined;
+let stack: DemoStack | undefined;
 
 function requireDemo(): Demo {
   if (!demo) throw new Error('the demo did not start');
@@ -65,34 +61,18 @@ async function scrape(d: Demo): Promise<{ text: string; samples: Sample[]; conte
 }
 
 beforeAll(async () => {
-  stateDir = mkdtempSync(path.join(os.tmpdir(), 'tc-metrics-'));
-  const config = loadConfig({
-    FLEET_FILE: path.resolve('fleet.example.yaml'),
-    KEY_PREFIX: prefix,
-    STATE_DIR: stateDir,
-    REDIS_URL: redisUrl(),
-    ANTHROPIC_API_KEY: KEY,
-  });
-  fake = await startFakeAnthropic({ apiKey: KEY });
-  demo = await startDemo(config, {
+  stack = await startDemoStack({
+    prefix,
+    env: { ANTHROPIC_API_KEY: KEY },
     scenario: { ...DEFAULT_SCENARIO, name: 'metrics', speed: 240, faults: [] },
-    speed: 240,
-    keyPrefix: prefix,
     logger: silentLogger,
-    llm: createLlmClient({ ...config.anthropic, baseUrl: fake.url }),
   });
+  demo = stack.demo;
+  fake = stack.fake;
 }, 60_000);
 
 afterAll(async () => {
-  await demo?.stop();
-  await fake?.close();
-  const redis = newRedis();
-  try {
-    await deleteKeys(redis, prefix);
-  } finally {
-    redis.disconnect();
-  }
-  if (stateDir) rmSync(stateDir, { recursive: true, force: true });
+  await stack?.stop();
 }, 60_000);
 
 describe('/metrics after activity', () => {

@@ -1,20 +1,19 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import os from 'node:os';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig, secretValues } from '../../../src/config.js';
-import { type Demo, startDemo } from '../../../src/demo/demo.js';
+import { secretValues } from '../../../src/config.js';
+import type { Demo } from '../../../src/demo/demo.js';
 import { secretEnvFile } from '../../../src/fleet/remote/commands.js';
-import { createLlmClient } from '../../../src/infra/llm/client.js';
 import { createLogger } from '../../../src/logger.js';
 import { HUB_TOKEN_FILE } from '../../../src/sim/hosts/index.js';
-import { type FakeAnthropic, startFakeAnthropic } from '../../../src/sim/llm/index.js';
+import type { FakeAnthropic } from '../../../src/sim/llm/index.js';
 import { DEFAULT_SCENARIO, type Scenario } from '../../../src/sim/scenario.js';
 import { APPROVER_USER_ID, VIEWER_USER_ID } from '../../../src/sim/slack/index.js';
 import { slackSignature } from '../../../src/sim/slack/signing.js';
 import { ACTION_IDS } from '../../../src/slack-messages/blocks.js';
-import { deleteKeys, newRedis, redisUrl, uniquePrefix } from '../../helpers/redis.js';
+import { type DemoStack, startDemoStack } from '../../helpers/demo-stack.js';
+import { uniquePrefix } from '../../helpers/redis.js';
 import { captureLines, type RecordedCommand, recordHostCommands } from './harness.js';
 
 /**
@@ -49,6 +48,7 @@ const QUIET: Scenario = { ...DEFAULT_SCENARIO, name: 'secrets-scan', speed: SPEE
 
 let demo: Demo | undefined;
 let fake: FakeAnthropic | undefined;
+let stack: DemoStack | undefined;
 let stateDir: string | undefined;
 const { lines: logLines, destination } = captureLines();
 /** Every command line any simulated host received over SSH, with the host's id. */
@@ -99,31 +99,17 @@ async function journalTypes(d: Demo, run: string): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  stateDir = mkdtempSync(path.join(os.tmpdir(), 'tc-secrets-'));
-  const config = loadConfig({
-    FLEET_FILE: path.resolve('fleet.example.yaml'),
-    KEY_PREFIX: prefix,
-    STATE_DIR: stateDir,
-    REDIS_URL: redisUrl(),
-    LOG_LEVEL: 'debug',
-    SLACK_CHANNEL_ID: CHANNEL,
-    ...SECRETS,
-  });
-  fake = await startFakeAnthropic({ apiKey: SECRETS.ANTHROPIC_API_KEY });
-  // The service's logger (createContext's), writing into memory instead of stderr.
-  const logger = createLogger({
-    level: 'debug',
-    secrets: secretValues(config),
-    name: 'conductor',
-    destination,
-  });
-  demo = await startDemo(config, {
+  stack = await startDemoStack({
+    prefix,
+    env: { LOG_LEVEL: 'debug', SLACK_CHANNEL_ID: CHANNEL, ...SECRETS },
     scenario: QUIET,
-    speed: SPEED,
-    keyPrefix: prefix,
-    logger,
-    llm: createLlmClient({ ...config.anthropic, baseUrl: fake.url }),
+    // The service's logger (createContext's), writing into memory instead of stderr.
+    logger: (config) =>
+      createLogger({ level: 'debug', secrets: secretValues(config), name: 'conductor', destination }),
   });
+  demo = stack.demo;
+  fake = stack.fake;
+  stateDir = stack.stateDir;
   const world = demo.world;
   commands = recordHostCommands(world);
   secrets = [
@@ -154,15 +140,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await demo?.stop();
-  await fake?.close();
-  const redis = newRedis();
-  try {
-    await deleteKeys(redis, prefix);
-  } finally {
-    redis.disconnect();
-  }
-  if (stateDir) rmSync(stateDir, { recursive: true, force: true });
+  await stack?.stop();
 }, 60_000);
 
 describe('a demo scenario with faults, then a scan of everything it produced', () => {

@@ -5,17 +5,17 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { loadConfig } from '../../../src/config.js';
-import { type Demo, startDemo } from '../../../src/demo/demo.js';
+import type { Demo } from '../../../src/demo/demo.js';
 import { ConfigError, PolicyViolation } from '../../../src/errors.js';
 import { buildTrainerArgv } from '../../../src/fleet/policy/launch.js';
 import { shellJoin } from '../../../src/fleet/policy/shell.js';
-import { createLlmClient } from '../../../src/infra/llm/client.js';
 import { createVastClient } from '../../../src/infra/vast/client.js';
 import { createLogger, silentLogger } from '../../../src/logger.js';
-import { type FakeAnthropic, startFakeAnthropic } from '../../../src/sim/llm/index.js';
+import type { FakeAnthropic } from '../../../src/sim/llm/index.js';
 import { DEFAULT_SCENARIO } from '../../../src/sim/scenario.js';
 import { APPROVER_USER_ID, VIEWER_USER_ID } from '../../../src/sim/slack/index.js';
-import { deleteKeys, newRedis, redisUrl, uniquePrefix } from '../../helpers/redis.js';
+import { type DemoStack, startDemoStack } from '../../helpers/demo-stack.js';
+import { uniquePrefix } from '../../helpers/redis.js';
 import { captureLines, type RecordedCommand, recordHostCommands } from './harness.js';
 
 /**
@@ -31,7 +31,7 @@ const prefix = uniquePrefix('shell');
 
 let demo: Demo | undefined;
 let fake: FakeAnthropic | undefined;
-let stateDir: string | undefined;
+let stack: DemoStack | undefined;
 let commands: RecordedCommand[] = [];
 const { lines: logLines, destination } = captureLines();
 
@@ -56,22 +56,14 @@ async function jobsWithMark(d: Demo): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  stateDir = mkdtempSync(path.join(os.tmpdir(), 'tc-shell-'));
-  const config = loadConfig({
-    FLEET_FILE: path.resolve('fleet.example.yaml'),
-    KEY_PREFIX: prefix,
-    STATE_DIR: stateDir,
-    REDIS_URL: redisUrl(),
-    ANTHROPIC_API_KEY: ANTHROPIC_KEY,
-  });
-  fake = await startFakeAnthropic({ apiKey: ANTHROPIC_KEY });
-  demo = await startDemo(config, {
+  stack = await startDemoStack({
+    prefix,
+    env: { ANTHROPIC_API_KEY: ANTHROPIC_KEY },
     scenario: { ...DEFAULT_SCENARIO, name: 'shell-injection', speed: 240, faults: [] },
-    speed: 240,
-    keyPrefix: prefix,
     logger: createLogger({ level: 'info', destination }),
-    llm: createLlmClient({ ...config.anthropic, baseUrl: fake.url }),
   });
+  demo = stack.demo;
+  fake = stack.fake;
   commands = recordHostCommands(demo.world);
   // The first sweep has reached every host: the hosts are live and being recorded.
   const deadline = Date.now() + 20_000;
@@ -82,15 +74,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await demo?.stop();
-  await fake?.close();
-  const redis = newRedis();
-  try {
-    await deleteKeys(redis, prefix);
-  } finally {
-    redis.disconnect();
-  }
-  if (stateDir) rmSync(stateDir, { recursive: true, force: true });
+  await stack?.stop();
 }, 60_000);
 
 describe('/train text with shell metacharacters', () => {
